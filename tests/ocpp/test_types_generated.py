@@ -1,0 +1,223 @@
+"""The generated payload TypedDicts are current and agree with the official OCPP JSON schemas.
+
+The schemas are read here independently of ``scripts/gen_types.py`` and every message of every
+version is compared, recursively, with the generated types: required and optional keys, field
+types, enum values and list items.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal, get_args, get_origin, get_type_hints, is_typeddict
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VERSIONS = ("v16", "v201", "v21")
+PRIMITIVES: dict[str, object] = {"string": str, "integer": int, "number": float, "boolean": bool}
+
+
+def load_generator() -> ModuleType:
+    """Import ``scripts/gen_types.py`` (``scripts`` is not a package)."""
+    path = REPO_ROOT / "scripts" / "gen_types.py"
+    spec = importlib.util.spec_from_file_location("gen_types", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def gen() -> ModuleType:
+    return load_generator()
+
+
+def types_module(version: str) -> ModuleType:
+    return importlib.import_module(f"opencsms.ocpp.types.{version}")
+
+
+def official_schemas(version: str) -> dict[tuple[str, bool], dict[str, Any]]:
+    """(action, is_response) → schema, read straight from the installed ``ocpp`` package."""
+    directory = Path(str(importlib.resources.files("ocpp") / version / "schemas"))
+    schemas = {}
+    for path in sorted(directory.glob("*.json")):
+        stem = path.stem
+        if stem.endswith("Response"):
+            key = (stem.removesuffix("Response"), True)
+        elif version != "v16":
+            key = (stem.removesuffix("Request"), False)  # 2.1 SEND files have no suffix
+        else:
+            key = (stem, False)
+        schemas[key] = json.loads(path.read_text(encoding="utf-8"))
+    return schemas
+
+
+def assert_conforms(node: dict[str, Any], ann: Any, schema: dict[str, Any], where: str) -> None:
+    """Fail unless annotation ``ann`` is exactly what schema ``node`` describes."""
+    if "$ref" in node:
+        node = schema["definitions"][node["$ref"].removeprefix("#/definitions/")]
+    kind = node.get("type")
+    if "enum" in node:
+        assert get_origin(ann) is Literal, where
+        # Order is immaterial to a Literal; a shared definition keeps its first-seen order
+        # (2.0.1 ChargingRateUnitEnumType is ["W", "A"] in one file and ["A", "W"] in another).
+        assert sorted(get_args(ann)) == sorted(node["enum"]), where
+    elif kind == "object" and not node.get("properties") and node.get("additionalProperties", 1):
+        assert get_origin(ann) is dict, where
+    elif kind == "object":
+        assert is_typeddict(ann), where
+        properties = node.get("properties", {})
+        required = set(node.get("required", []))
+        assert ann.__required_keys__ == required, where
+        assert ann.__optional_keys__ == set(properties) - required, where
+        hints = get_type_hints(ann)
+        assert list(hints) == list(properties), where
+        for key, sub in properties.items():
+            assert_conforms(sub, hints[key], schema, f"{where}.{key}")
+    elif kind == "array":
+        assert get_origin(ann) is list, where
+        assert_conforms(node.get("items", {}), get_args(ann)[0], schema, f"{where}[]")
+    elif kind is None:
+        assert ann is Any, where
+    else:
+        assert ann is PRIMITIVES[kind], where
+
+
+# --------------------------------------------------------------------------- freshness
+
+
+def test_committed_modules_are_current(gen: ModuleType) -> None:
+    assert gen.main(["--check"]) == 0
+
+
+def test_check_mode_reports_missing_and_edited_files(gen: ModuleType, tmp_path: Path) -> None:
+    assert gen.main(["--check", "--output-dir", str(tmp_path)]) == 1
+    assert gen.main(["--output-dir", str(tmp_path)]) == 0
+    assert gen.main(["--check", "--output-dir", str(tmp_path)]) == 0
+    committed = REPO_ROOT / "src" / "opencsms" / "ocpp" / "types"
+    for name in ("__init__.py", "v16.py", "v201.py", "v21.py"):
+        assert (tmp_path / name).read_text() == (committed / name).read_text()
+    edited = tmp_path / "v201.py"
+    edited.write_text(edited.read_text() + "# hand edit\n")
+    assert gen.main(["--check", "--output-dir", str(tmp_path)]) == 1
+
+
+def test_generation_is_deterministic(gen: ModuleType) -> None:
+    assert gen.generate() == gen.generate()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_first_line_says_generated(version: str) -> None:
+    module = types_module(version)
+    assert module.__file__ is not None
+    first = Path(module.__file__).read_text().splitlines()[0]
+    assert first.startswith("# Generated by scripts/gen_types.py from the official OCPP")
+    assert "Regenerate, don't edit." in first
+
+
+# --------------------------------------------------------------------------- schema agreement
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_action_has_its_typeddicts(version: str) -> None:
+    module = types_module(version)
+    schemas = official_schemas(version)
+    requests = sorted(action for action, is_response in schemas if not is_response)
+    responses = sorted(action for action, is_response in schemas if is_response)
+    assert list(module.REQUEST_TYPES) == requests
+    assert list(module.RESPONSE_TYPES) == responses
+    # Only 2.1's SEND message (OCPP-J 2.1 §4.2.4) is a request without a response.
+    expected_send = {"NotifyPeriodicEventStream"} if version == "v21" else set()
+    assert set(requests) - set(responses) == expected_send
+    assert set(responses) <= set(requests)
+    for table, suffix in ((module.REQUEST_TYPES, "Request"), (module.RESPONSE_TYPES, "Response")):
+        for action, typed_dict in table.items():
+            assert is_typeddict(typed_dict)
+            assert typed_dict.__name__ == action + suffix
+            assert getattr(module, action + suffix) is typed_dict
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_message_matches_its_schema(version: str) -> None:
+    module = types_module(version)
+    for (action, is_response), schema in official_schemas(version).items():
+        table = module.RESPONSE_TYPES if is_response else module.REQUEST_TYPES
+        assert_conforms(schema, table[action], schema, f"{version} {action} {is_response=}")
+
+
+def test_known_shapes() -> None:
+    from opencsms.ocpp.types import v16, v21, v201
+
+    assert v201.BootNotificationRequest.__required_keys__ == {"chargingStation", "reason"}
+    assert v201.BootNotificationRequest.__optional_keys__ == {"customData"}
+    assert v201.IdTokenType.__required_keys__ >= {"idToken", "type"}
+    assert "Watchdog" in get_args(v201.BootReasonEnumType)
+    assert v21.REQUEST_TYPES["NotifyPeriodicEventStream"] is v21.NotifyPeriodicEventStreamRequest
+    # 1.6 inline objects are named from their path; an identical shape elsewhere is an alias.
+    assert v16.MeterValuesRequestMeterValue.__required_keys__ == {"timestamp", "sampledValue"}
+    assert v16.StartTransactionResponseIdTagInfo is v16.AuthorizeResponseIdTagInfo
+    measurand = v16.MeterValuesRequestMeterValueSampledValueMeasurand
+    assert v16.StopTransactionRequestTransactionDataSampledValueMeasurand is measurand
+    # ... but StopTransaction's unit enum lacks "Hertz", so its sampled value is its own type.
+    assert "Hertz" not in get_args(v16.StopTransactionRequestTransactionDataSampledValueUnit)
+    stop_sample = v16.StopTransactionRequestTransactionDataSampledValue
+    assert stop_sample is not v16.MeterValuesRequestMeterValueSampledValue
+
+
+# --------------------------------------------------------------------------- awkward names
+
+
+def test_awkward_names_are_handled_deterministically(gen: ModuleType) -> None:
+    """Keys that are keywords or not identifiers, reserved names and clashing definitions."""
+    item = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    other = {
+        "type": "object",
+        "properties": {"b": {"type": "string"}},
+        "additionalProperties": False,
+    }
+    first = {
+        "definitions": {"TypedDict": {"type": "string", "enum": ["x", "y"]}, "Thing": item},
+        "type": "object",
+        "properties": {
+            "from": {"$ref": "#/definitions/TypedDict"},
+            "with-dash": {"type": "array", "items": {"$ref": "#/definitions/Thing"}},
+            "class": {"type": "number"},
+        },
+        "required": ["from"],
+    }
+    second = {
+        "definitions": {"Thing": other},
+        "type": "object",
+        "properties": {"thing": {"$ref": "#/definitions/Thing"}},
+    }
+    messages = [
+        gen.Message("Alpha", False, "AlphaRequest.json", first),
+        gen.Message("Alpha", True, "AlphaResponse.json", second),
+    ]
+    source = gen.render_module(gen.VersionModel("v201", messages), "test")
+    assert source == gen.render_module(gen.VersionModel("v201", messages), "test")
+    namespace: dict[str, Any] = {}
+    # dont_inherit: this test module's ``from __future__ import annotations`` must not leak in.
+    exec(compile(source, "<generated>", "exec", dont_inherit=True), namespace)
+
+    request = namespace["AlphaRequest"]
+    assert request.__required_keys__ == {"from"}
+    assert request.__optional_keys__ == {"with-dash", "class"}
+    hints = get_type_hints(request)
+    assert get_args(hints["from"]) == ("x", "y")
+    # ``TypedDict`` is reserved (the module imports it), so the enum is prefixed instead.
+    assert namespace["AlphaRequestTypedDict"] is hints["from"]
+    assert get_args(hints["with-dash"])[0] is namespace["Thing"]
+    # A second ``Thing`` with another shape is prefixed with the message that uses it.
+    response_thing = get_type_hints(namespace["AlphaResponse"])["thing"]
+    assert response_thing is namespace["AlphaResponseThing"]
+    assert response_thing.__optional_keys__ == {"b"}
+    assert namespace["REQUEST_TYPES"] == {"Alpha": request}
