@@ -1,0 +1,102 @@
+"""Meter values: one row per ``meterValue`` element (1.6 §4.7, 2.0.1 J01/J02/E01 meter data)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Row
+
+from opencsms.domain.model import MeterValueRecord
+
+from ..statements import Statement, WriteOp
+from ..tables import meter_values
+from .base import Repository, dialect_insert, storage_errors
+
+__all__ = ["NO_TRANSACTION", "MeterRepository"]
+
+NO_TRANSACTION = ""
+"""Stored ``transaction_id`` of samples taken outside a transaction (NULL would defeat the unique
+index: NULL is distinct from NULL, so a resent sample would be stored twice)."""
+
+_COLUMNS = (
+    "station_id",
+    "evse_id",
+    "connector_id",
+    "transaction_id",
+    "timestamp",
+    "samples",
+    "context",
+    "received_at",
+)
+
+_INSERT = Statement(
+    "meter_values.insert",
+    _COLUMNS,
+    lambda d: (
+        dialect_insert(d, meter_values)
+        .values({name: bindparam(name) for name in _COLUMNS})
+        .on_conflict_do_nothing(
+            index_elements=["station_id", "timestamp", "evse_id", "transaction_id"]
+        )
+    ),
+)
+
+
+def _from_row(row: Row[Any]) -> MeterValueRecord:
+    m = row._mapping
+    return MeterValueRecord(
+        station_id=m["station_id"],
+        evse_id=m["evse_id"],
+        connector_id=m["connector_id"],
+        transaction_id=m["transaction_id"] or None,
+        timestamp=m["timestamp"],
+        samples_json=m["samples"],
+        context=m["context"],
+        received_at=m["received_at"],
+    )
+
+
+class MeterRepository(Repository):
+    """Table ``meter_values``; a resend of the same element stores nothing new (rule 7)."""
+
+    async def add(self, records: Iterable[MeterValueRecord]) -> None:
+        """Store the records durably, ignoring any already stored.
+
+        Identity of a sample set is (station, EVSE, transaction, timestamp): the first one stored
+        wins, as a station resending from its offline queue sends the same values again.
+        """
+        ts = self._ts
+        ops = [
+            WriteOp(
+                _INSERT,
+                (
+                    r.station_id,
+                    r.evse_id,
+                    r.connector_id,
+                    NO_TRANSACTION if r.transaction_id is None else r.transaction_id,
+                    ts(r.timestamp),
+                    r.samples_json,
+                    r.context,
+                    ts(r.received_at),
+                ),
+            )
+            for r in records
+        ]
+        if ops:
+            await self._writer.execute(*ops)
+
+    async def for_station(self, station_id: str, limit: int = 100) -> list[MeterValueRecord]:
+        """The station's most recent samples, newest station timestamp first."""
+        c = meter_values.c
+        query = (
+            select(meter_values)
+            .where(c.station_id == station_id)
+            .order_by(c.timestamp.desc(), c.evse_id, c.transaction_id)
+            .limit(limit)
+        )
+        with storage_errors():
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        return [_from_row(row) for row in rows]

@@ -1,0 +1,102 @@
+"""The storage facade: one object that owns the engine, the writer and the repositories."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from opencsms.clock import Clock, SystemClock
+
+from .db import create_engine
+from .migrate import migrate_engine
+from .repositories import (
+    AuditRepository,
+    DeviationRepository,
+    EventRepository,
+    MeterRepository,
+    StationRepository,
+    StatusRepository,
+    TransactionRepository,
+)
+from .writer import DEFAULT_MAX_BATCH_OPS, GroupCommitWriter
+
+__all__ = ["Storage"]
+
+
+class Storage:
+    """Everything the services need from the database.
+
+    Open with ``await Storage.open(url)`` (which migrates to the latest schema by default and
+    starts the group-commit writer) and close with ``await storage.aclose()``, which commits
+    everything still queued (audit frames included) before disposing of the engine.
+    """
+
+    engine: AsyncEngine
+    writer: GroupCommitWriter
+    stations: StationRepository
+    status: StatusRepository
+    audit: AuditRepository
+    meter: MeterRepository
+    events: EventRepository
+    transactions: TransactionRepository
+    deviations: DeviationRepository
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        writer: GroupCommitWriter,
+        clock: Clock | None = None,
+    ) -> None:
+        """Wire repositories to an engine and a writer; prefer :meth:`open`."""
+        self.engine = engine
+        self.writer = writer
+        self.stations = StationRepository(engine, writer, clock or SystemClock())
+        self.status = StatusRepository(engine, writer)
+        self.audit = AuditRepository(engine, writer)
+        self.meter = MeterRepository(engine, writer)
+        self.events = EventRepository(engine, writer)
+        self.transactions = TransactionRepository(engine, writer)
+        self.deviations = DeviationRepository(engine, writer)
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        migrate: bool = True,
+        clock: Clock | None = None,
+        max_batch_ops: int = DEFAULT_MAX_BATCH_OPS,
+    ) -> Storage:
+        """Connect to ``url``, migrate it (unless ``migrate=False``) and start the writer.
+
+        ``clock`` stamps ``updated_at`` when :meth:`StationRepository.update` is not given one.
+        """
+        engine = create_engine(url)
+        try:
+            if migrate:
+                await migrate_engine(engine)
+            writer = GroupCommitWriter(engine, max_batch_ops=max_batch_ops)
+            await writer.start()
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine, writer, clock)
+
+    async def aclose(self) -> None:
+        """Flush the writer, then close every connection. Safe to call twice."""
+        try:
+            await self.writer.aclose()
+        finally:
+            await self.engine.dispose()
+
+    async def __aenter__(self) -> Storage:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,213 @@
+"""The schema, as SQLAlchemy Core tables.
+
+This module is the reference the repositories query against; the migrations in
+``storage/migrations/versions`` create the same schema (a test compares the two).
+
+Conventions (see also ``docs/storage.md``):
+
+* Timestamps are :class:`~.types.UtcDateTime` (``timestamptz`` on PostgreSQL, ISO text on SQLite).
+* ``connector_status`` addresses a connector as (evse_id, connector_id): 2.0.1 values as sent; a
+  1.6 ``connectorId`` c > 0 is EVSE c connector 1, and 1.6 ``connectorId`` 0 is EVSE 0 connector 0.
+* ``meter_values.transaction_id`` is ``''`` (never NULL) outside a transaction, because NULL is
+  distinct from NULL in a unique index and would let a resent sample in twice (ARCHITECTURE rule 7).
+* JSON is stored as text, exactly as received, so both backends hold byte-identical payloads.
+* Values a station chooses (vendor strings, status names, ids) are unbounded ``Text``: in tolerant
+  mode an over-long field must still be stored, and PostgreSQL would reject a VARCHAR overflow.
+* No foreign keys between the station tables: status, audit and telemetry rows are written by the
+  group-commit writer in batches whose statements must not depend on each other, and audit rows are
+  kept for stations that were never provisioned (rejected connection attempts).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from .types import UtcDateTime
+
+__all__ = [
+    "connector_status",
+    "message_log",
+    "metadata",
+    "meter_values",
+    "station_deviations",
+    "station_events",
+    "stations",
+    "status_history",
+    "transaction_events",
+]
+
+STATION_ID_LENGTH = 48
+"""OCPP 2.0.1 Part 4 §3.1.1 and 1.6 chargeBoxIdentity: identity strings of at most 48 chars."""
+
+# Constraint and index names are spelled out (PostgreSQL truncates names past 63 bytes, and the
+# migrations must name them identically).
+metadata = MetaData(naming_convention={"pk": "pk_%(table_name)s"})
+
+_ID = String(STATION_ID_LENGTH)
+# SQLite only makes an INTEGER PRIMARY KEY the rowid alias; BIGINT would be a second index.
+_BIGID = BigInteger().with_variant(Integer(), "sqlite")
+
+stations = Table(
+    "stations",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("password_hash", Text, nullable=True),
+    Column("registration", String(16), nullable=False),
+    Column("strictness", String(16), nullable=False),
+    Column("heartbeat_interval", Integer, nullable=False),
+    Column("ocpp_version", String(16), nullable=True),
+    Column("vendor", Text, nullable=True),
+    Column("model", Text, nullable=True),
+    Column("serial_number", Text, nullable=True),
+    Column("charge_box_serial_number", Text, nullable=True),
+    Column("firmware_version", Text, nullable=True),
+    Column("iccid", Text, nullable=True),
+    Column("imsi", Text, nullable=True),
+    Column("meter_type", Text, nullable=True),
+    Column("meter_serial_number", Text, nullable=True),
+    Column("boot_reason", Text, nullable=True),
+    Column("booted_at", UtcDateTime, nullable=True),
+    Column("last_connected_at", UtcDateTime, nullable=True),
+    Column("last_disconnected_at", UtcDateTime, nullable=True),
+    Column("last_seen_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+connector_status = Table(
+    "connector_status",
+    metadata,
+    Column("station_id", _ID, primary_key=True),
+    Column("evse_id", Integer, primary_key=True),
+    Column("connector_id", Integer, primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("error_code", Text, nullable=True),
+    Column("info", Text, nullable=True),
+    Column("vendor_id", Text, nullable=True),
+    Column("vendor_error_code", Text, nullable=True),
+    Column("reported_at", UtcDateTime, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+status_history = Table(
+    "status_history",
+    metadata,
+    Column("station_id", _ID, nullable=False),
+    Column("evse_id", Integer, nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("error_code", Text, nullable=True),
+    Column("info", Text, nullable=True),
+    Column("vendor_id", Text, nullable=True),
+    Column("vendor_error_code", Text, nullable=True),
+    Column("reported_at", UtcDateTime, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    # A report without a station timestamp (optional in 1.6) cannot be told from a resend, so
+    # NULL reported_at rows are never deduplicated: each is its own report.
+    UniqueConstraint(
+        "station_id",
+        "evse_id",
+        "connector_id",
+        "reported_at",
+        "status",
+        name="uq_status_history_report",
+    ),
+    Index("ix_status_history_received", "station_id", "received_at"),
+)
+
+station_events = Table(
+    "station_events",
+    metadata,
+    Column("station_id", _ID, nullable=False),
+    Column("event_id", Integer, nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("component", Text, nullable=False),
+    Column("variable", Text, nullable=False),
+    Column("actual_value", Text, nullable=False),
+    Column("tech_code", Text, nullable=True),
+    Column("tech_info", Text, nullable=True),
+    Column("cleared", Boolean, nullable=True),
+    Column("transaction_id", Text, nullable=True),
+    Column("variable_monitoring_id", Integer, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    # Column order puts timestamp second so the same index serves "newest events of a station".
+    UniqueConstraint("station_id", "timestamp", "event_id", name="uq_station_events_event"),
+)
+
+meter_values = Table(
+    "meter_values",
+    metadata,
+    Column("station_id", _ID, nullable=False),
+    Column("evse_id", Integer, nullable=False),
+    Column("connector_id", Integer, nullable=False),
+    Column("transaction_id", Text, nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("samples", Text, nullable=False),
+    Column("context", Text, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    # The spec's uniqueness is the set (station, evse, transaction, timestamp); timestamp comes
+    # second so this one index also serves "newest samples of a station" without a second index
+    # on the hottest table.
+    UniqueConstraint(
+        "station_id", "timestamp", "evse_id", "transaction_id", name="uq_meter_values_sample"
+    ),
+)
+
+transaction_events = Table(
+    "transaction_events",
+    metadata,
+    Column("station_id", _ID, nullable=False),
+    Column("transaction_id", Text, nullable=False),
+    Column("seq_no", Integer, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("trigger_reason", Text, nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("offline", Boolean, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    UniqueConstraint("station_id", "transaction_id", "seq_no", name="uq_transaction_events_seq"),
+)
+
+message_log = Table(
+    "message_log",
+    metadata,
+    Column("id", _BIGID, primary_key=True, autoincrement=True),
+    Column("station_id", _ID, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("message_type", Integer, nullable=False),
+    Column("action", Text, nullable=True),
+    Column("message_id", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Index("ix_message_log_station", "station_id", "id"),
+    # AUTOINCREMENT keeps ids monotonic even after a purge empties the table, so a client's
+    # keyset cursor never meets a reused id.
+    sqlite_autoincrement=True,
+)
+
+station_deviations = Table(
+    "station_deviations",
+    metadata,
+    Column("station_id", _ID, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("count", Integer, nullable=False),
+    UniqueConstraint("station_id", "action", "kind", "path", name="uq_station_deviations_key"),
+)

@@ -1,0 +1,284 @@
+"""Group commit: many concurrent writers, few transactions.
+
+A station's message is answered only after what it reported is durable (ARCHITECTURE.md: "is
+stored, and only then is answered"). One fsync per message would cap SQLite at a few hundred
+messages per second, so :class:`GroupCommitWriter` runs a single background task that commits in
+batches: while one commit is in flight, new ops accumulate, and the next transaction takes all of
+them (up to ``max_batch_ops``). Within a transaction the ops are grouped per statement into one
+driver-level executemany each (see :mod:`.statements`).
+
+Ordering: ops of one statement run in submission order. Statement groups run in the order their
+statement first appeared in the batch, so ops of *different* statements submitted in the same batch
+must not depend on each other; the repositories only submit independent ones (upserts keyed on
+different tables, or updates of different columns).
+
+Failure isolation: if a batch fails, it is rolled back and its submissions are retried one caller
+at a time, each in its own transaction, so one bad op fails only the caller that sent it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from opencsms.errors import StorageError
+
+from .statements import CompiledStatement, Params, Statement, WriteOp
+
+__all__ = ["GroupCommitWriter", "WriterStats"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BATCH_OPS = 2_000
+
+RowCounts = list[int]
+"""Per op of one submission: the affected row count for counted statements, -1 for the others."""
+
+
+@dataclass(slots=True)
+class WriterStats:
+    """Counters the writer keeps (read them; do not write them)."""
+
+    commits: int = 0
+    """Transactions committed, batches and single retries alike."""
+    batches: int = 0
+    """Batches attempted."""
+    ops: int = 0
+    """Ops committed."""
+    failed_batches: int = 0
+    """Batches rolled back and retried one submission at a time."""
+    failed_submissions: int = 0
+    """Submissions that failed on their own retry (their caller got a StorageError)."""
+    dropped_ops: int = 0
+    """Ops of ``enqueue`` submissions that failed on retry; there is no caller to tell, so they
+    are logged and counted here."""
+    max_batch_ops: int = 0
+    """The largest batch committed so far."""
+
+
+@dataclass(slots=True)
+class _Submission:
+    ops: tuple[WriteOp, ...]
+    future: asyncio.Future[RowCounts] | None
+
+
+class GroupCommitWriter:
+    """The single writer task behind every durable write.
+
+    Use ``await start()`` once, then :meth:`execute` (wait for durability) or :meth:`enqueue` (fire
+    and forget, e.g. the audit log), and ``await aclose()`` to flush everything pending and stop.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, max_batch_ops: int = DEFAULT_MAX_BATCH_OPS) -> None:
+        if max_batch_ops < 1:
+            raise ValueError("max_batch_ops must be at least 1")
+        self._engine = engine
+        self._max_batch_ops = max_batch_ops
+        self._queue: deque[_Submission] = deque()
+        self._queued_ops = 0
+        self._wake = asyncio.Event()
+        self._inflight: list[_Submission] = []
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._compiled: dict[Statement, CompiledStatement] = {}
+        self.stats = WriterStats()
+
+    @property
+    def commits(self) -> int:
+        """Number of transactions committed so far (the group-commit counter)."""
+        return self.stats.commits
+
+    @property
+    def pending_ops(self) -> int:
+        """Ops queued and not yet taken into a batch."""
+        return self._queued_ops
+
+    @property
+    def running(self) -> bool:
+        """Whether the writer accepts work."""
+        return self._task is not None and not self._closing
+
+    async def start(self) -> None:
+        """Start the writer task. The writer owns it; :meth:`aclose` ends it."""
+        if self._task is not None:
+            raise RuntimeError("writer already started")
+        self._task = asyncio.create_task(self._run(), name="opencsms-group-commit")
+
+    async def aclose(self) -> None:
+        """Commit everything submitted so far, then stop. Safe to call twice."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def execute(self, *ops: WriteOp) -> None:
+        """Return once a transaction containing ``ops`` has committed.
+
+        Raises :class:`~opencsms.errors.StorageError` if they could not be committed. If the caller
+        is cancelled the ops are still written: cancellation only stops the waiting.
+        """
+        await self.execute_counted(*ops)
+
+    async def execute_counted(self, *ops: WriteOp) -> RowCounts:
+        """Like :meth:`execute`, and return per op the affected row count of counted statements.
+
+        Ops of non-counted statements report -1 (executemany has no portable per-row count).
+        """
+        if not ops:
+            return []
+        future: asyncio.Future[RowCounts] = asyncio.get_running_loop().create_future()
+        self._submit(_Submission(ops, future))
+        return await future
+
+    async def flush(self) -> None:
+        """Return once everything submitted before this call has been committed (or has failed).
+
+        The queue is FIFO and a batch commits all it took, so an empty submission is a barrier.
+        Readers use it for read-your-writes on data written through :meth:`enqueue`.
+        """
+        future: asyncio.Future[RowCounts] = asyncio.get_running_loop().create_future()
+        self._submit(_Submission((), future))
+        await future
+
+    def enqueue(self, *ops: WriteOp) -> None:
+        """Put ``ops`` into the next batch without waiting for it (failures are logged only)."""
+        if ops:
+            self._submit(_Submission(ops, None))
+
+    def _submit(self, submission: _Submission) -> None:
+        if not self.running:
+            raise StorageError("the storage writer is not running")
+        self._queue.append(submission)
+        self._queued_ops += len(submission.ops)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                if not self._queue:
+                    if self._closing:
+                        return
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                self._inflight = self._take_batch()
+                await self._commit_batch(self._inflight)
+                self._inflight = []
+        except BaseException as exc:
+            # A bug or a cancellation must not leave callers waiting forever.
+            self._closing = True
+            self._fail_all(exc)
+            raise
+
+    def _take_batch(self) -> list[_Submission]:
+        # Submissions are never split: a caller's ops share one transaction, so a submission
+        # larger than the cap becomes a batch of its own.
+        batch = [self._queue.popleft()]
+        size = len(batch[0].ops)
+        while self._queue and size + len(self._queue[0].ops) <= self._max_batch_ops:
+            submission = self._queue.popleft()
+            size += len(submission.ops)
+            batch.append(submission)
+        self._queued_ops -= size
+        return batch
+
+    async def _commit_batch(self, batch: list[_Submission]) -> None:
+        self.stats.batches += 1
+        try:
+            results = await self._transaction(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                self._settle_failure(batch[0], exc)
+                return
+            self.stats.failed_batches += 1
+            log.warning(
+                "group commit of %d submissions failed (%s); retrying one by one", len(batch), exc
+            )
+            for submission in batch:
+                try:
+                    single = await self._transaction([submission])
+                except Exception as single_exc:
+                    self._settle_failure(submission, single_exc)
+                else:
+                    self._settle(submission, single[0])
+            return
+        for submission, counts in zip(batch, results, strict=True):
+            self._settle(submission, counts)
+
+    async def _transaction(self, batch: list[_Submission]) -> list[RowCounts]:
+        """Run ``batch`` in one transaction; return the row counts per submission."""
+        results: list[RowCounts] = [[-1] * len(s.ops) for s in batch]
+        groups: dict[Statement, list[Params]] = {}
+        counted: dict[Statement, list[tuple[int, int, Params]]] = {}
+        total = 0
+        for s_index, submission in enumerate(batch):
+            total += len(submission.ops)
+            for o_index, (statement, params) in enumerate(submission.ops):
+                if statement.counted:
+                    counted.setdefault(statement, []).append((s_index, o_index, params))
+                    groups.setdefault(statement, [])  # keeps first-appearance order
+                else:
+                    groups.setdefault(statement, []).append(params)
+        async with self._engine.begin() as conn:
+            for statement, rows in groups.items():
+                compiled = self._compile(statement, conn)
+                if statement.counted:
+                    for s_index, o_index, params in counted[statement]:
+                        arranged = compiled.arrange([params])[0]
+                        result = await conn.exec_driver_sql(compiled.sql, arranged)
+                        results[s_index][o_index] = result.rowcount
+                elif len(rows) == 1:
+                    await conn.exec_driver_sql(compiled.sql, compiled.arrange(rows)[0])
+                else:
+                    await conn.exec_driver_sql(compiled.sql, compiled.arrange(rows))
+        self.stats.commits += 1
+        self.stats.ops += total
+        self.stats.max_batch_ops = max(self.stats.max_batch_ops, total)
+        return results
+
+    def _compile(self, statement: Statement, conn: AsyncConnection) -> CompiledStatement:
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            compiled = statement.compile(conn.dialect)
+            self._compiled[statement] = compiled
+        return compiled
+
+    def _settle(self, submission: _Submission, counts: RowCounts) -> None:
+        if submission.future is not None and not submission.future.done():
+            submission.future.set_result(counts)
+
+    def _settle_failure(self, submission: _Submission, exc: BaseException) -> None:
+        self.stats.failed_submissions += 1
+        names = sorted({op.statement.name for op in submission.ops})
+        if submission.future is None:
+            self.stats.dropped_ops += len(submission.ops)
+            log.error("dropped %d enqueued ops (%s): %s", len(submission.ops), names, exc)
+            return
+        if not submission.future.done():
+            error = StorageError(f"write failed ({', '.join(names)}): {_describe(exc)}")
+            error.__cause__ = exc
+            submission.future.set_exception(error)
+
+    def _fail_all(self, exc: BaseException) -> None:
+        # Submissions of an interrupted batch may or may not have committed; their callers get
+        # an error either way, which is safe because every write is idempotent (rule 7).
+        stranded = [*self._inflight, *self._queue]
+        self._inflight = []
+        self._queue.clear()
+        for submission in stranded:
+            if submission.future is not None and not submission.future.done():
+                error = StorageError("the storage writer stopped")
+                error.__cause__ = exc
+                submission.future.set_exception(error)
+        self._queued_ops = 0
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SQLAlchemyError) and getattr(exc, "orig", None) is not None:
+        return f"{type(exc.orig).__name__}: {exc.orig}"  # type: ignore[attr-defined]
+    return f"{type(exc).__name__}: {exc}"

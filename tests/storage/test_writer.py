@@ -1,0 +1,157 @@
+"""Group commit: batching, failure isolation, flush on close, ordering, compiled statements."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
+
+from opencsms.domain.model import ConnectorStatus, MeterValueRecord
+from opencsms.errors import StorageError
+from opencsms.storage import GroupCommitWriter, Storage
+from opencsms.storage.repositories import meter
+from opencsms.storage.statements import Statement, WriteOp
+from opencsms.storage.tables import meter_values, stations
+
+from .conftest import T0
+
+# Omits NOT NULL columns: every execution fails with an integrity error.
+BAD = Statement("test.bad", ("id",), lambda _d: insert(stations).values(id=bindparam("id")))
+
+
+def reading(n: int, station_id: str = "CP-1") -> MeterValueRecord:
+    return MeterValueRecord(
+        station_id=station_id,
+        evse_id=1,
+        connector_id=1,
+        transaction_id="t",
+        timestamp=T0 + timedelta(seconds=n),
+        samples_json="[]",
+        context=None,
+        received_at=T0,
+    )
+
+
+async def test_concurrent_executes_share_few_transactions(storage: Storage) -> None:
+    before = storage.writer.commits
+    await asyncio.gather(
+        *(
+            storage.status.record(ConnectorStatus(f"CP-{n}", 1, 1, "Available", received_at=T0))
+            for n in range(300)
+        )
+    )
+    commits = storage.writer.commits - before
+    assert 1 <= commits <= 3, commits
+    assert storage.writer.stats.max_batch_ops >= 200
+    assert len(await storage.status.history("CP-299")) == 1
+
+
+async def test_batches_respect_the_cap(db_url: str) -> None:
+    store = await Storage.open(db_url, max_batch_ops=10)
+    try:
+        base = store.writer.commits
+        await asyncio.gather(*(store.meter.add([reading(n, f"cap-{n}")]) for n in range(35)))
+        assert store.writer.commits - base >= 4
+        assert store.writer.stats.max_batch_ops <= 10
+        # A submission bigger than the cap is not split: it is one transaction of its own.
+        await store.meter.add([reading(n, "big") for n in range(25)])
+        assert store.writer.stats.max_batch_ops == 25
+        assert len(await store.meter.for_station("big", limit=100)) == 25
+    finally:
+        await store.aclose()
+
+
+async def test_one_bad_op_fails_only_its_caller(storage: Storage) -> None:
+    async def good(n: int) -> None:
+        await storage.meter.add([reading(n)])
+
+    results = await asyncio.gather(
+        *(good(n) for n in range(20)),
+        storage.writer.execute(WriteOp(BAD, ("x",))),
+        *(good(n) for n in range(20, 40)),
+        return_exceptions=True,
+    )
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert len(errors) == 1
+    assert isinstance(errors[0], StorageError)
+    assert "test.bad" in str(errors[0])
+    assert results[20] is errors[0]
+    assert storage.writer.stats.failed_batches == 1
+    assert storage.writer.stats.failed_submissions == 1
+    assert len(await storage.meter.for_station("CP-1", limit=100)) == 40
+
+
+async def test_failed_enqueued_op_is_dropped_and_counted(storage: Storage) -> None:
+    storage.writer.enqueue(WriteOp(BAD, ("y",)))
+    await storage.meter.add([reading(1)])
+    assert storage.writer.stats.dropped_ops == 1
+    assert len(await storage.meter.for_station("CP-1", limit=10)) == 1
+
+
+async def test_a_callers_ops_commit_together_or_not_at_all(storage: Storage) -> None:
+    meter_op = _meter_op(storage, reading(5))
+    with pytest.raises(StorageError):
+        await storage.writer.execute(meter_op, WriteOp(BAD, ("z",)))
+    assert await storage.meter.for_station("CP-1", limit=10) == []
+
+
+def _meter_op(storage: Storage, record: MeterValueRecord) -> WriteOp:
+    """The op MeterRepository.add builds, for tests that drive the writer directly."""
+    ts = storage.meter._ts
+    return WriteOp(
+        meter._INSERT,
+        (
+            record.station_id,
+            record.evse_id,
+            record.connector_id,
+            record.transaction_id,
+            ts(record.timestamp),
+            record.samples_json,
+            record.context,
+            ts(record.received_at),
+        ),
+    )
+
+
+async def test_execute_before_start_and_after_close(storage: Storage) -> None:
+    idle = GroupCommitWriter(storage.engine)
+    with pytest.raises(StorageError):
+        await idle.execute(_meter_op(storage, reading(1)))
+    await idle.start()
+    await idle.execute(_meter_op(storage, reading(1)))
+    await idle.aclose()
+    await idle.aclose()  # twice is fine
+    with pytest.raises(StorageError):
+        idle.enqueue(_meter_op(storage, reading(2)))
+    assert idle.commits == 1
+
+
+async def test_cancelled_caller_still_gets_its_write(storage: Storage) -> None:
+    task = asyncio.create_task(storage.meter.add([reading(7)]))
+    await asyncio.sleep(0)  # let the task submit (a scheduling step, not a timing wait)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await storage.writer.aclose()
+    async with storage.engine.connect() as conn:
+        rows = (await conn.execute(select(meter_values.c.station_id))).all()
+    assert len(rows) == 1
+
+
+def test_statement_compiles_per_dialect_with_reordered_params() -> None:
+    swapped = Statement(
+        "test.swapped",
+        ("b", "a"),
+        lambda _d: insert(stations).values(id=bindparam("a"), password_hash=bindparam("b")),
+    )
+    lite = swapped.compile(sqlite.dialect(paramstyle="qmark"))
+    assert "?" in lite.sql
+    assert lite.arrange([("B", "A")]) == [("A", "B")]
+    pg_dialect = pg_asyncpg.dialect()  # type: ignore[no-untyped-call]
+    pg = swapped.compile(pg_dialect)
+    assert "$1" in pg.sql
+    assert pg.arrange([("B", "A")]) == [("A", "B")]
