@@ -1,0 +1,300 @@
+"""One station's WebSocket connection: the asyncio shell around the sans-I/O :class:`RpcSession`.
+
+Three tasks live and die with the connection, owned by one ``TaskGroup``:
+
+* the reader feeds every received frame to the session and resolves the futures of the CSMS's own
+  calls;
+* the worker hands the station's CALLs to the dispatcher one at a time, in arrival order (OCPP-J
+  allows one outstanding CALL per direction, so serial handling loses nothing and keeps a station's
+  messages ordered);
+* the deadline watcher expires the CSMS's calls that the station did not answer in time.
+
+When the socket closes, every outstanding and queued call of the CSMS fails at once with
+``ConnectionClosedError`` (ARCHITECTURE rule 6), and a CALL the station sent but that was not yet
+answered is simply dropped: nothing was acknowledged, so the station will send it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from opencsms.clock import Clock
+from opencsms.errors import (
+    CallFailedError,
+    ConnectionClosedError,
+    PayloadValidationError,
+    RpcError,
+)
+from opencsms.ocpp.session import (
+    CallCompleted,
+    CallFailed,
+    IncomingCall,
+    IncomingSend,
+    ProtocolNotice,
+    RpcSession,
+    SessionEvent,
+)
+from opencsms.ocpp.version import OcppVersion
+
+log = logging.getLogger(__name__)
+
+
+class FrameSink(Protocol):
+    """Receives every frame in and out, for the audit log."""
+
+    def frame(
+        self,
+        station_id: str,
+        direction: str,
+        text: str,
+        message_type: int | None,
+        message_id: str | None,
+        action: str | None,
+    ) -> None: ...
+
+
+Dispatch = Callable[["StationConnection", IncomingCall], Awaitable[dict[str, Any]]]
+
+
+@dataclass(slots=True)
+class ConnectionState:
+    """What the CSMS knows about the live connection, for the API and the provisioning gate."""
+
+    connected_at: datetime
+    remote_address: str | None
+    last_message_at: datetime
+    registration: str
+    permits: set[str] = field(default_factory=set)
+    """Actions a Pending station may send because the CSMS asked for them (B02.FR.09)."""
+
+
+class StationConnection:
+    """A live OCPP-J connection of one station."""
+
+    def __init__(
+        self,
+        *,
+        station_id: str,
+        version: OcppVersion,
+        websocket: ServerConnection,
+        session: RpcSession,
+        dispatch: Dispatch,
+        frames: FrameSink,
+        clock: Clock,
+        registration: str,
+    ) -> None:
+        self.station_id = station_id
+        self.version = version
+        self.session = session
+        self._ws = websocket
+        self._dispatch = dispatch
+        self._frames = frames
+        self._clock = clock
+        now = clock.now()
+        remote = websocket.remote_address
+        self.state = ConnectionState(
+            connected_at=now,
+            remote_address=f"{remote[0]}:{remote[1]}" if remote else None,
+            last_message_at=now,
+            registration=registration,
+        )
+        self._inbox: asyncio.Queue[IncomingCall | None] = asyncio.Queue()
+        self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._answering: dict[str, str] = {}
+        self._deadline_changed = asyncio.Event()
+        self._draining = False
+        self._closed = asyncio.Event()
+        self.finished = asyncio.Event()
+        """Set by the connection's owner once it has finished its own bookkeeping after close."""
+
+    # ----------------------------------------------------------------- lifetime
+
+    async def run(self) -> None:
+        """Serve the connection until the socket closes."""
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                worker = tasks.create_task(self._work())
+                deadlines = tasks.create_task(self._watch_deadlines())
+                try:
+                    await self._read()
+                finally:
+                    self._inbox.put_nowait(None)  # the worker finishes its current call, then stops
+                    deadlines.cancel()
+                    await asyncio.wait([worker])
+        finally:
+            self._closed.set()
+            self._handle(self.session.close())
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the socket; ``run`` then ends."""
+        await self._ws.close(code, reason)
+
+    async def drain_and_close(self, code: int = 1001, reason: str = "server shutting down") -> None:
+        """Stop taking new CALLs, let the one being handled be stored and answered, then close."""
+        self._draining = True
+        self._inbox.put_nowait(None)
+        await self._ws.close(code, reason)
+        await self._closed.wait()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    # ----------------------------------------------------------- CSMS → station
+
+    async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a CALL and return the station's CALLRESULT payload.
+
+        Raises ``PayloadValidationError`` before sending when ``payload`` breaks the schema, and a
+        ``CallFailedError`` (timeout, closed connection, CALLERROR, invalid response) otherwise.
+        """
+        if self._closed.is_set():
+            raise ConnectionClosedError(f"station {self.station_id} is not connected")
+        pending = self.session.call(action, payload, self._clock.monotonic())
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiters[pending.message_id] = future
+        self._deadline_changed.set()
+        await self._flush()
+        return await future
+
+    # ------------------------------------------------------------------ internals
+
+    async def _read(self) -> None:
+        session = self.session
+        try:
+            async for message in self._ws:
+                now = self._clock.now()
+                self.state.last_message_at = now
+                text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+                events = session.receive(message, self._clock.monotonic())
+                self._audit_in(text, events)
+                self._handle(events)
+                await self._flush()
+        except ConnectionClosed:
+            pass
+
+    def _handle(self, events: list[SessionEvent]) -> None:
+        for event in events:
+            if isinstance(event, IncomingCall):
+                if not self._draining:
+                    self._inbox.put_nowait(event)
+            elif isinstance(event, CallCompleted):
+                self._resolve(event.pending.message_id, result=event.payload)
+            elif isinstance(event, CallFailed):
+                self._resolve(event.pending.message_id, error=event.error)
+            elif isinstance(event, ProtocolNotice):
+                log.info("station %s: %s: %s", self.station_id, event.kind, event.detail)
+            elif isinstance(event, IncomingSend):
+                log.debug("station %s: SEND %s", self.station_id, event.send.action)
+
+    def _resolve(
+        self,
+        message_id: str,
+        *,
+        result: dict[str, Any] | None = None,
+        error: CallFailedError | None = None,
+    ) -> None:
+        future = self._waiters.pop(message_id, None)
+        if future is None or future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result if result is not None else {})
+
+    async def _work(self) -> None:
+        while (incoming := await self._inbox.get()) is not None:
+            if self._draining:
+                break
+            call = incoming.call
+            self._answering[call.message_id] = call.action
+            try:
+                payload = await self._dispatch(self, incoming)
+            except Exception as exc:  # answered as CALLERROR; the mapping lives in ocpp.error_codes
+                if not isinstance(exc, RpcError):
+                    log.exception("station %s: %s handler failed", self.station_id, call.action)
+                self.session.answer_error(call, exc)
+            else:
+                try:
+                    self.session.answer(call, payload)
+                except PayloadValidationError as exc:  # our bug, caught by outgoing validation
+                    log.error(
+                        "station %s: invalid %s response: %s", self.station_id, call.action, exc
+                    )
+                    self.session.answer_error(call, exc)
+            # answering releases a CALL the station sent before this one was answered
+            self._handle(self.session.take_events())
+            await self._flush()
+
+    async def _watch_deadlines(self) -> None:
+        while True:
+            deadline = self.session.next_deadline()
+            self._deadline_changed.clear()
+            if deadline is None:
+                await self._deadline_changed.wait()
+                continue
+            delay = deadline - self._clock.monotonic()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._deadline_changed.wait(), delay)
+                continue
+            self._handle(self.session.expire(self._clock.monotonic()))
+            await self._flush()
+
+    async def _flush(self) -> None:
+        frames = self.session.data_to_send()
+        if not frames:
+            return
+        for text in frames:
+            self._audit_out(text)
+            try:
+                await self._ws.send(text)
+            except ConnectionClosed:
+                return
+        if self._waiters:  # a CSMS call may have gone out: its deadline must be watched
+            self._deadline_changed.set()
+
+    def _audit_in(self, text: str, events: list[SessionEvent]) -> None:
+        message_type, message_id, action = frame_header(text)
+        if action is None and message_id is not None:
+            # a reply carries no action: take it from the CSMS call it answers
+            for event in events:
+                if (
+                    isinstance(event, CallCompleted | CallFailed)
+                    and event.pending.message_id == message_id
+                ):
+                    action = event.pending.action
+                    break
+        self._frames.frame(self.station_id, "in", text, message_type, message_id, action)
+
+    def _audit_out(self, text: str) -> None:
+        message_type, message_id, action = frame_header(text)
+        if action is None and message_id is not None:
+            action = self._answering.pop(message_id, None)  # a reply names the CALL's action
+        self._frames.frame(self.station_id, "out", text, message_type, message_id, action)
+
+
+# The audit log needs only a frame's head. The session has already parsed the frame; parsing a
+# 2 KB MeterValues again just for the audit costs more than everything else on the hot path, so the
+# head is read with a bounded pattern instead. A frame it cannot read is still audited, verbatim.
+_FRAME_HEAD = re.compile(r'\s*\[\s*(\d)\s*,\s*"([^"\\]{0,64})"\s*(?:,\s*"([^"\\]{0,64})")?')
+
+
+def frame_header(text: str) -> tuple[int | None, str | None, str | None]:
+    """Best-effort (message type, message id, action) of a frame, for the audit log only."""
+    match = _FRAME_HEAD.match(text)
+    if match is None:
+        return None, None, None
+    message_type = int(match[1])
+    action = match[3] if message_type in (2, 6) else None
+    return message_type, match[2], action
