@@ -1,1 +1,12 @@
+"""OCPP 1.6 route table."""
 
+from opencsms.handlers.router import RouteTable
+from opencsms.handlers.v16 import core
+
+ROUTES: RouteTable = {
+    "BootNotification": core.boot_notification,
+    "Heartbeat": core.heartbeat,
+    "StatusNotification": core.status_notification,
+    "MeterValues": core.meter_values,
+    "DataTransfer": core.data_transfer,
+}

@@ -1,1 +1,14 @@
+"""OCPP 2.0.1 route table."""
 
+from opencsms.handlers.router import RouteTable
+from opencsms.handlers.v201 import provisioning, reporting
+
+ROUTES: RouteTable = {
+    "BootNotification": provisioning.boot_notification,
+    "Heartbeat": provisioning.heartbeat,
+    "StatusNotification": provisioning.status_notification,
+    "DataTransfer": provisioning.data_transfer,
+    "NotifyEvent": reporting.notify_event,
+    "MeterValues": reporting.meter_values,
+    "TransactionEvent": reporting.transaction_event,
+}

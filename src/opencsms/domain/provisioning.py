@@ -1,0 +1,91 @@
+"""Registration and boot decisions (1.6 §4.2 / §5 BootNotification, 2.0.1 blocks B01-B03).
+
+The station's registration status is an operator decision stored with the station. A
+BootNotification is answered with that status; while it is not Accepted the station may only send
+what the specification allows, and anything else is answered with a CALLERROR SecurityError
+(B02.FR.09, B03.FR.07).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from opencsms.clock import Clock
+from opencsms.domain.model import BootInfo, RegistrationStatus
+from opencsms.errors import SecurityError
+from opencsms.storage.store import Storage
+
+# Messages a station sends *because the CSMS asked* while Pending: the CSMS grants the permit when
+# the station accepts the request (TriggerMessage → the requested message; GetBaseReport/GetReport →
+# NotifyReport; 1.6 §4.2: "unless it has been instructed by the Central System to do so with a
+# TriggerMessage.req").
+ALWAYS_ALLOWED = frozenset({"BootNotification"})
+
+
+@dataclass(frozen=True, slots=True)
+class BootDecision:
+    """The answer to a BootNotification."""
+
+    status: RegistrationStatus
+    interval: int
+    current_time: datetime
+
+
+class ProvisioningService:
+    """Decides BootNotification answers and what a not-yet-accepted station may send."""
+
+    def __init__(self, storage: Storage, clock: Clock, *, boot_retry_interval: int) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._boot_retry_interval = boot_retry_interval
+
+    async def boot(self, station_id: str, info: BootInfo, ocpp_version: str) -> BootDecision:
+        """Record the boot data, then answer with the station's registration status.
+
+        B01.FR.01/1.6 §4.2: Accepted carries the heartbeat interval; Pending and Rejected carry the
+        interval after which the station should retry its BootNotification.
+        """
+        now = self._clock.now()
+        station = await self._storage.stations.get(station_id)
+        if station is None:  # deleted while connected: refuse rather than resurrect it
+            return BootDecision(RegistrationStatus.REJECTED, self._boot_retry_interval, now)
+        await self._storage.stations.record_boot(station_id, info, now, ocpp_version)
+        status = station.registration
+        interval = (
+            station.heartbeat_interval
+            if status is RegistrationStatus.ACCEPTED
+            else self._boot_retry_interval
+        )
+        return BootDecision(status, interval, now)
+
+
+def check_allowed(registration: str, permits: set[str], action: str) -> None:
+    """Raise :class:`SecurityError` when a station that is not Accepted may not send ``action``.
+
+    Pending: BootNotification and whatever the CSMS asked for (B02.FR.09, 1.6 §4.2).
+    Rejected: BootNotification only (B03.FR.07).
+    """
+    if registration == RegistrationStatus.ACCEPTED or action in ALWAYS_ALLOWED:
+        return
+    if registration == RegistrationStatus.PENDING and action in permits:
+        return
+    raise SecurityError(f"{action} is not allowed while the registration status is {registration}")
+
+
+def permits_granted(
+    action: str, request: dict[str, object], response: dict[str, object]
+) -> set[str]:
+    """Actions a Pending station may now send because the CSMS asked for them (B02.FR.09).
+
+    TriggerMessage (1.6 §5.17, 2.0.1 F06) permits the requested message once the station accepted;
+    GetBaseReport / GetReport (B07/B08) permit the NotifyReport messages that carry the report.
+    """
+    if response.get("status") != "Accepted":
+        return set()
+    if action in ("TriggerMessage", "ExtendedTriggerMessage"):
+        requested = request.get("requestedMessage")
+        return {requested} if isinstance(requested, str) else set()
+    if action in ("GetBaseReport", "GetReport"):
+        return {"NotifyReport"}
+    return set()

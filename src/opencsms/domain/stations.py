@@ -1,0 +1,118 @@
+"""Operator-side management of stations: create, change, delete, seed from the provisioning file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from opencsms.clock import Clock
+from opencsms.domain.model import RegistrationStatus, Station, Strictness
+from opencsms.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
+from opencsms.storage.store import Storage
+
+MAX_STATION_ID_LENGTH = 48
+
+
+class InvalidStationError(ValueError):
+    """A station definition breaks a rule; the message says which (the API answers 422)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StationSpec:
+    """What an operator says about a station."""
+
+    id: str
+    password: str | None = None
+    registration: RegistrationStatus = RegistrationStatus.ACCEPTED
+    strictness: Strictness = Strictness.STRICT
+    heartbeat_interval: int | None = None
+
+
+def validate_station_id(station_id: str) -> None:
+    """OCPP-J: identity ≤ 48 characters, no ':' (it is the Basic-auth user name), printable."""
+    if not station_id or len(station_id) > MAX_STATION_ID_LENGTH:
+        raise InvalidStationError(f"station id must be 1-{MAX_STATION_ID_LENGTH} characters")
+    if ":" in station_id or "/" in station_id or any(ord(c) < 0x20 for c in station_id):
+        raise InvalidStationError("station id must not contain ':', '/' or control characters")
+
+
+def validate_password(password: str) -> None:
+    """Security profile 1 passwords: 16-40 characters (1.6 security whitepaper §3.1, A00.FR.204)."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidStationError(
+            f"password must be {MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters"
+        )
+
+
+def validate_interval(interval: int) -> None:
+    if not 1 <= interval <= 86_400:
+        raise InvalidStationError("heartbeat_interval must be 1-86400 seconds")
+
+
+class StationAdmin:
+    """Creates and changes stations on the operator's behalf."""
+
+    def __init__(self, storage: Storage, clock: Clock, *, default_heartbeat_interval: int) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._default_interval = default_heartbeat_interval
+
+    async def create(self, spec: StationSpec) -> Station:
+        """Create a station (raises ``AlreadyExistsError`` or :class:`InvalidStationError`)."""
+        validate_station_id(spec.id)
+        if spec.password is not None:
+            validate_password(spec.password)
+        interval = spec.heartbeat_interval or self._default_interval
+        validate_interval(interval)
+        now = self._clock.now()
+        station = Station(
+            id=spec.id,
+            password_hash=hash_password(spec.password) if spec.password is not None else None,
+            registration=spec.registration,
+            strictness=spec.strictness,
+            heartbeat_interval=interval,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._storage.stations.create(station)
+        return station
+
+    async def update(self, station_id: str, changes: dict[str, Any]) -> Station:
+        """Apply operator changes; ``password`` is hashed, ``None`` removes it (NotFoundError)."""
+        fields: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key == "password":
+                if value is not None:
+                    validate_password(value)
+                fields["password_hash"] = hash_password(value) if value is not None else None
+            elif key == "heartbeat_interval":
+                validate_interval(value)
+                fields[key] = value
+            elif key in ("registration", "strictness"):
+                fields[key] = value
+            else:
+                raise InvalidStationError(f"{key} cannot be changed")
+        fields["updated_at"] = self._clock.now()
+        return await self._storage.stations.update(station_id, **fields)
+
+    async def delete(self, station_id: str) -> bool:
+        return await self._storage.stations.delete(station_id)
+
+    async def seed(self, spec: StationSpec) -> Station:
+        """Make the provisioning file true: create the station or update what the file names."""
+        existing = await self._storage.stations.get(spec.id)
+        if existing is None:
+            return await self.create(spec)
+        changes: dict[str, Any] = {
+            "registration": spec.registration,
+            "strictness": spec.strictness,
+        }
+        if spec.heartbeat_interval is not None:
+            changes["heartbeat_interval"] = spec.heartbeat_interval
+        if spec.password is not None:
+            changes["password"] = spec.password
+        return await self.update(spec.id, changes)
+
+    async def auto_register(self, station_id: str, registration: RegistrationStatus) -> Station:
+        """Register an unknown station that connected, per the unknown-station policy."""
+        return await self.create(StationSpec(id=station_id, registration=registration))

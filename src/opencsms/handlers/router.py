@@ -1,0 +1,64 @@
+"""Explicit route tables: (version, action) → handler (ARCHITECTURE rule 5).
+
+A handler translates one OCPP payload into a domain call and the domain result back into the
+response payload, nothing more. An action with no route is answered by the RPC session:
+NotImplemented when OCPP has no such action, NotSupported when it exists but the CSMS does not
+handle it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from opencsms.clock import Clock
+from opencsms.domain.provisioning import ProvisioningService, check_allowed
+from opencsms.domain.reports import ReportService
+from opencsms.errors import NotSupportedError
+from opencsms.ocpp.version import OcppVersion
+from opencsms.transport.connection import ConnectionState
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The domain services handlers may call."""
+
+    provisioning: ProvisioningService
+    reports: ReportService
+    clock: Clock
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """Who sent a CALL and what the handler may use to answer it."""
+
+    station_id: str
+    version: OcppVersion
+    state: ConnectionState
+    services: Services
+    received_at: datetime
+
+
+Payload = dict[str, Any]
+Handler = Callable[[CallContext, Payload], Awaitable[Payload]]
+RouteTable = Mapping[str, Handler]
+
+
+class Router:
+    """Finds the handler of an incoming CALL and enforces the registration gate before it runs."""
+
+    def __init__(self, tables: Mapping[OcppVersion, RouteTable]) -> None:
+        self._tables = {version: dict(table) for version, table in tables.items()}
+
+    def supported_actions(self, version: OcppVersion) -> frozenset[str]:
+        """Actions handled on ``version``; the RPC session answers NotSupported for the others."""
+        return frozenset(self._tables.get(version, {}))
+
+    async def dispatch(self, ctx: CallContext, action: str, payload: Payload) -> Payload:
+        handler = self._tables.get(ctx.version, {}).get(action)
+        if handler is None:
+            raise NotSupportedError(f"{action} is not supported by this CSMS")
+        check_allowed(ctx.state.registration, ctx.state.permits, action)
+        return await handler(ctx, payload)

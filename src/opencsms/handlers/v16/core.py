@@ -1,0 +1,79 @@
+"""OCPP 1.6 Core profile messages a charge point sends (1.6 §4): boot, heartbeat, status, meter
+values,
+data transfer. Authorize and Start/StopTransaction belong to the transactions block."""
+
+from __future__ import annotations
+
+from opencsms.domain.model import BootInfo, ConnectorStatus
+from opencsms.handlers.common import meter_value_records, parse_timestamp, render_time
+from opencsms.handlers.router import CallContext, Payload
+
+
+async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
+    """1.6 §4.2: record the charge point's identity and answer with its registration status."""
+    info = BootInfo(
+        vendor=payload["chargePointVendor"],
+        model=payload["chargePointModel"],
+        serial_number=payload.get("chargePointSerialNumber"),
+        charge_box_serial_number=payload.get("chargeBoxSerialNumber"),
+        firmware_version=payload.get("firmwareVersion"),
+        iccid=payload.get("iccid"),
+        imsi=payload.get("imsi"),
+        meter_type=payload.get("meterType"),
+        meter_serial_number=payload.get("meterSerialNumber"),
+    )
+    decision = await ctx.services.provisioning.boot(ctx.station_id, info, ctx.version.value)
+    ctx.state.registration = decision.status.value
+    return {
+        "status": decision.status.value,
+        "currentTime": render_time(decision.current_time),
+        "interval": decision.interval,
+    }
+
+
+async def heartbeat(ctx: CallContext, payload: Payload) -> Payload:
+    """1.6 §4.6: the CSMS's current time, UTC."""
+    return {"currentTime": render_time(ctx.services.clock.now())}
+
+
+async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
+    """1.6 §4.9: connector c > 0 is EVSE c connector 1; connector 0 is the charge point itself."""
+    connector = payload["connectorId"]
+    timestamp = payload.get("timestamp")
+    await ctx.services.reports.connector_status(
+        ConnectorStatus(
+            station_id=ctx.station_id,
+            evse_id=connector,
+            connector_id=1 if connector > 0 else 0,
+            status=payload["status"],
+            error_code=payload["errorCode"],
+            info=payload.get("info"),
+            vendor_id=payload.get("vendorId"),
+            vendor_error_code=payload.get("vendorErrorCode"),
+            reported_at=parse_timestamp(timestamp) if timestamp else None,
+            received_at=ctx.received_at,
+        )
+    )
+    return {}
+
+
+async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
+    """1.6 §4.7: store every sample before acknowledging (billing data must never be lost)."""
+    connector = payload["connectorId"]
+    transaction_id = payload.get("transactionId")
+    await ctx.services.reports.meter_values(
+        meter_value_records(
+            station_id=ctx.station_id,
+            evse_id=connector,
+            connector_id=1 if connector > 0 else 0,
+            transaction_id=str(transaction_id) if transaction_id is not None else None,
+            meter_values=payload["meterValue"],
+            received_at=ctx.received_at,
+        )
+    )
+    return {}
+
+
+async def data_transfer(ctx: CallContext, payload: Payload) -> Payload:
+    """1.6 §4.3: no vendor extensions are registered, so every vendorId is unknown (§7.22)."""
+    return {"status": "UnknownVendorId"}

@@ -1,0 +1,54 @@
+"""OCPP 2.0.1 block B (provisioning) and G (availability) messages a station sends."""
+
+from __future__ import annotations
+
+from opencsms.domain.model import BootInfo, ConnectorStatus
+from opencsms.handlers.common import parse_timestamp, render_time
+from opencsms.handlers.router import CallContext, Payload
+
+
+async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
+    """B01-B03: record the station's identity, answer with its registration status and interval."""
+    station = payload["chargingStation"]
+    modem = station.get("modem", {})
+    info = BootInfo(
+        vendor=station["vendorName"],
+        model=station["model"],
+        serial_number=station.get("serialNumber"),
+        firmware_version=station.get("firmwareVersion"),
+        iccid=modem.get("iccid"),
+        imsi=modem.get("imsi"),
+        reason=payload["reason"],
+    )
+    decision = await ctx.services.provisioning.boot(ctx.station_id, info, ctx.version.value)
+    ctx.state.registration = decision.status.value
+    return {
+        "currentTime": render_time(decision.current_time),
+        "interval": decision.interval,
+        "status": decision.status.value,
+    }
+
+
+async def heartbeat(ctx: CallContext, payload: Payload) -> Payload:
+    """G02: the CSMS's current time, UTC."""
+    return {"currentTime": render_time(ctx.services.clock.now())}
+
+
+async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
+    """G01: the status of one connector of one EVSE."""
+    await ctx.services.reports.connector_status(
+        ConnectorStatus(
+            station_id=ctx.station_id,
+            evse_id=payload["evseId"],
+            connector_id=payload["connectorId"],
+            status=payload["connectorStatus"],
+            reported_at=parse_timestamp(payload["timestamp"]),
+            received_at=ctx.received_at,
+        )
+    )
+    return {}
+
+
+async def data_transfer(ctx: CallContext, payload: Payload) -> Payload:
+    """P02: no vendor extensions are registered, so every vendorId is unknown."""
+    return {"status": "UnknownVendorId"}
