@@ -1,0 +1,304 @@
+"""The composition root: one CSMS node built from its settings.
+
+``async with Csms(settings) as csms:`` opens the store (running migrations), seeds the stations of
+the provisioning file, starts the station gateway, the operator API and the background jobs, all
+owned by one ``TaskGroup``. Leaving the block shuts down in the order that loses nothing: stop
+accepting stations, let every connection finish storing and answering the CALL it is handling,
+close them with 1001, stop the API, flush the last-seen times and the audit queue, close the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+
+from opencsms.api.server import ApiServer
+from opencsms.clock import Clock, SystemClock
+from opencsms.config import Settings, UnknownStationPolicy
+from opencsms.domain.audit import AuditTrail
+from opencsms.domain.model import RegistrationStatus
+from opencsms.domain.provisioning import ProvisioningService, permits_granted
+from opencsms.domain.reports import ReportService
+from opencsms.domain.stations import StationAdmin, StationSpec
+from opencsms.errors import AlreadyExistsError, ConnectionClosedError
+from opencsms.handlers import v16, v21, v201
+from opencsms.handlers.router import CallContext, Router, Services
+from opencsms.ocpp.session import IncomingCall, Role, RpcSession, Strictness
+from opencsms.ocpp.version import OcppVersion
+from opencsms.storage.store import Storage
+from opencsms.transport.connection import StationConnection
+from opencsms.transport.gateway import Admission, StationGateway
+from opencsms.transport.registry import ConnectionRegistry
+
+log = logging.getLogger("opencsms")
+
+LAST_SEEN_FLUSH_SECONDS = 5.0
+AUDIT_PURGE_SECONDS = 3600.0
+DRAIN_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class BoundPorts:
+    ocpp: int
+    http: int
+
+
+class Csms:
+    """One OpenCSMS node."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.registry: ConnectionRegistry[StationConnection] = ConnectionRegistry()
+        self.router = Router(
+            {
+                OcppVersion.V16: v16.ROUTES,
+                OcppVersion.V201: v201.ROUTES,
+                OcppVersion.V21: v21.ROUTES,
+            }
+        )
+        self._exit = contextlib.AsyncExitStack()
+        self._tasks: asyncio.TaskGroup | None = None
+        self._jobs: list[asyncio.Task[None]] = []
+        self.storage: Storage
+        self.stations: StationAdmin
+        self.audit: AuditTrail
+        self.ports = BoundPorts(0, 0)
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Csms:
+        try:
+            await self._start()
+        except BaseException:
+            await self._exit.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._exit.aclose()
+
+    async def _start(self) -> None:
+        settings = self.settings
+        self.storage = await Storage.open(settings.db)
+        self._exit.push_async_callback(self.storage.aclose)
+        self.stations = StationAdmin(
+            self.storage, self.clock, default_heartbeat_interval=settings.heartbeat_interval
+        )
+        for seed in settings.stations:
+            await self.stations.seed(
+                StationSpec(
+                    id=seed.id,
+                    password=seed.password,
+                    registration=seed.registration,
+                    strictness=seed.strictness,
+                    heartbeat_interval=seed.heartbeat_interval,
+                )
+            )
+        self.audit = AuditTrail(
+            self.storage, self.clock, retention_days=settings.audit_retention_days
+        )
+        self.services = Services(
+            provisioning=ProvisioningService(
+                self.storage, self.clock, boot_retry_interval=settings.boot_retry_interval
+            ),
+            reports=ReportService(self.storage),
+            clock=self.clock,
+        )
+        self._tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
+        self._exit.callback(self._cancel_jobs)
+        self._exit.push_async_callback(self._flush_last_seen)
+        self._start_background_jobs(self._tasks)
+
+        api = ApiServer(self)
+        http_socket = _listen(settings.host, settings.http_port, settings.backlog)
+        self._exit.push_async_callback(api.stop)
+        self._tasks.create_task(api.serve(http_socket), name="api")
+
+        self.gateway = StationGateway(
+            admitter=self,
+            on_connection=self._on_connection,
+            subprotocols=settings.subprotocols,
+            max_frame_size=settings.max_frame_size,
+            ping_interval=settings.ping_interval,
+            ping_timeout=settings.ping_timeout,
+            compression=settings.compression,
+            backlog=settings.backlog,
+        )
+        ocpp_port = await self.gateway.start(settings.host, settings.ocpp_port)
+        self._exit.push_async_callback(self._shutdown_stations)
+        self.ports = BoundPorts(ocpp=ocpp_port, http=http_socket.getsockname()[1])
+        log.info(
+            "OCPP listening on ws://%s:%d/ocpp/{stationId} (%s)",
+            settings.host,
+            self.ports.ocpp,
+            ", ".join(settings.subprotocols),
+        )
+        log.info("operator API listening on http://%s:%d/api/v1", settings.host, self.ports.http)
+
+    def _start_background_jobs(self, tasks: asyncio.TaskGroup) -> None:
+        self._jobs = [
+            tasks.create_task(_every(LAST_SEEN_FLUSH_SECONDS, self._flush_last_seen)),
+            tasks.create_task(_every(AUDIT_PURGE_SECONDS, self.audit.purge)),
+        ]
+
+    def _cancel_jobs(self) -> None:
+        for job in self._jobs:
+            job.cancel()
+
+    async def _shutdown_stations(self) -> None:
+        await self.gateway.stop_listening()
+        connections = list(self.registry)
+        if connections:
+            log.info("closing %d station connections", len(connections))
+            async with asyncio.timeout(DRAIN_TIMEOUT_SECONDS):
+                await asyncio.gather(
+                    *(c.drain_and_close() for c in connections), return_exceptions=True
+                )
+        await self.gateway.close()
+
+    async def _flush_last_seen(self) -> None:
+        seen = {c.station_id: c.state.last_message_at for c in self.registry}
+        if seen:
+            await self.storage.stations.touch_last_seen(seen)
+
+    # ------------------------------------------------------------- stations side
+
+    async def admit(self, station_id: str) -> Admission | None:
+        """The gateway's admission check: known stations, or unknown ones by policy."""
+        station = await self.storage.stations.get(station_id)
+        if station is None:
+            policy = self.settings.unknown_stations
+            if policy is UnknownStationPolicy.REJECT:
+                return None
+            registration = (
+                RegistrationStatus.ACCEPTED
+                if policy is UnknownStationPolicy.ACCEPT
+                else RegistrationStatus.PENDING
+            )
+            try:
+                station = await self.stations.auto_register(station_id, registration)
+                log.info("auto-registered station %s as %s", station_id, registration.value)
+            except AlreadyExistsError:  # two connections raced; the other one registered it
+                station = await self.storage.stations.get(station_id)
+                if station is None:
+                    return None
+        return Admission(
+            station_id=station.id,
+            password_hash=station.password_hash,
+            registration=station.registration.value,
+            strictness=station.strictness.value,
+        )
+
+    async def _on_connection(
+        self, websocket: ServerConnection, admission: Admission, version: OcppVersion
+    ) -> None:
+        settings = self.settings
+        session = RpcSession(
+            version,
+            role=Role.CSMS,
+            call_timeout=settings.call_timeout,
+            strictness=Strictness(admission.strictness),
+            supported_actions=self.router.supported_actions(version),
+            validate_outgoing_results=settings.validate_outgoing,
+        )
+        connection = StationConnection(
+            station_id=admission.station_id,
+            version=version,
+            websocket=websocket,
+            session=session,
+            dispatch=self._dispatch,
+            frames=self.audit,
+            clock=self.clock,
+            registration=admission.registration,
+        )
+        previous = self.registry.attach(connection)
+        if previous is not None and self._tasks is not None:
+            log.info(
+                "station %s reconnected; closing its previous connection", connection.station_id
+            )
+            self._tasks.create_task(previous.close(1000, "replaced by a new connection"))
+        log.info(
+            "station %s connected (%s) from %s",
+            connection.station_id,
+            version.subprotocol,
+            connection.state.remote_address,
+        )
+        await self.storage.stations.record_connected(
+            connection.station_id, version.value, connection.state.connected_at
+        )
+        try:
+            await connection.run()
+        finally:
+            try:
+                if self.registry.detach(connection):
+                    log.info("station %s disconnected", connection.station_id)
+                    await self.storage.stations.record_disconnected(
+                        connection.station_id, self.clock.now()
+                    )
+            finally:
+                connection.finished.set()
+
+    async def _dispatch(
+        self, connection: StationConnection, incoming: IncomingCall
+    ) -> dict[str, Any]:
+        call = incoming.call
+        if incoming.deviations:
+            await self.storage.deviations.record(
+                connection.station_id,
+                call.action,
+                [(d.kind, d.path, d.detail) for d in incoming.deviations],
+                self.clock.now(),
+            )
+        ctx = CallContext(
+            station_id=connection.station_id,
+            version=connection.version,
+            state=connection.state,
+            services=self.services,
+            received_at=self.clock.now(),
+        )
+        return await self.router.dispatch(ctx, call.action, call.payload)
+
+    # -------------------------------------------------------- operator → station
+
+    async def call_station(
+        self, station_id: str, action: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Send a CALL to a connected station and return its CALLRESULT payload."""
+        connection = self.registry.get(station_id)
+        if connection is None:
+            raise ConnectionClosedError(f"station {station_id} is not connected")
+        result = await connection.call(action, payload)
+        connection.state.permits |= permits_granted(action, payload, result)
+        return result
+
+
+async def _every(seconds: float, job: Any) -> None:
+    """Run ``job`` every ``seconds``; a failing run is logged and the schedule goes on."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            log.exception("background job %s failed", getattr(job, "__name__", job))
+
+
+def _listen(host: str, port: int, backlog: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock

@@ -1,0 +1,152 @@
+"""The ``opencsms`` command line: ``serve``, ``migrate`` and ``--version``.
+
+Every ``serve`` flag can also be given as an ``OPENCSMS_*`` environment variable (shown in
+``--help``); a flag beats the variable, which beats the ``[server]`` table of ``--config``, which
+beats the default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import opencsms
+from opencsms.config import ConfigError, Settings, UnknownStationPolicy, load_settings_file
+
+app = typer.Typer(help="OpenCSMS: a Charging Station Management System for OCPP-J 1.6, 2.0.1, 2.1.")
+log = logging.getLogger("opencsms")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"opencsms {opencsms.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """OpenCSMS command line."""
+
+
+def _env(name: str) -> str:
+    return f"OPENCSMS_{name}"
+
+
+@app.command()
+def serve(
+    ocpp_port: Annotated[
+        int | None, typer.Option(envvar=_env("OCPP_PORT"), help="Station WebSocket port [9000]")
+    ] = None,
+    http_port: Annotated[
+        int | None, typer.Option(envvar=_env("HTTP_PORT"), help="Operator API port [8080]")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(envvar=_env("HOST"), help="Address to bind [0.0.0.0]")
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("DB"),
+            help="Database URL: sqlite:///opencsms.db (default) or postgresql+asyncpg://...",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(envvar=_env("CONFIG"), help="Provisioning file (TOML)", exists=True),
+    ] = None,
+    unknown_stations: Annotated[
+        UnknownStationPolicy | None,
+        typer.Option(envvar=_env("UNKNOWN_STATIONS"), help="Policy for unknown station ids"),
+    ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(envvar=_env("ADMIN_TOKEN"), help="Bearer token of the operator API"),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option(envvar=_env("DEMO"), help="Also run a small simulated station fleet")
+    ] = False,
+    log_level: Annotated[str, typer.Option(envvar=_env("LOG_LEVEL"))] = "INFO",
+) -> None:
+    """Run the CSMS: the station gateway, the operator API and the background jobs."""
+    _configure_logging(log_level)
+    try:
+        settings = load_settings_file(config) if config else Settings()
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--config") from None
+    settings = settings.with_overrides(
+        ocpp_port=ocpp_port,
+        http_port=http_port,
+        host=host,
+        db=db,
+        unknown_stations=unknown_stations,
+        admin_token=admin_token,
+    )
+    if not settings.admin_token:
+        settings = settings.with_overrides(admin_token=secrets.token_urlsafe(24))
+        log.warning(
+            "OPENCSMS_ADMIN_TOKEN is not set; this run's operator API token is: %s",
+            settings.admin_token,
+        )
+    _run(_serve(settings, demo=demo))
+
+
+async def _serve(settings: Settings, *, demo: bool) -> None:
+    from opencsms.app import Csms
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Csms(settings) as csms:
+        if demo:
+            from opencsms.demo import run_demo_fleet
+
+            async with asyncio.TaskGroup() as tasks:
+                fleet = tasks.create_task(run_demo_fleet(csms))
+                await stop.wait()
+                fleet.cancel()
+        else:
+            await stop.wait()
+        log.info("shutting down")
+    log.info("stopped")
+
+
+@app.command()
+def migrate(
+    db: Annotated[
+        str, typer.Option(envvar=_env("DB"), help="Database URL")
+    ] = "sqlite:///opencsms.db",
+) -> None:
+    """Bring the database schema up to date (serve does this on start too)."""
+    from opencsms.storage.migrate import migrate as run_migrations
+
+    _configure_logging("INFO")
+    _run(run_migrations(db))
+    typer.echo("database is up to date")
+
+
+def _run(coro: object) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(coro)  # type: ignore[arg-type]
+    except ImportError:  # pragma: no cover - uvloop is absent on Windows
+        asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
