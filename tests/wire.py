@@ -1,0 +1,108 @@
+"""Test helpers that speak raw OCPP-J over a real WebSocket, and a running CSMS to talk to."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
+
+from opencsms.app import Csms
+from opencsms.config import Settings
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for a CSMS on ephemeral loopback ports with a fresh SQLite file."""
+    base = Settings(
+        host="127.0.0.1",
+        ocpp_port=0,
+        http_port=0,
+        db=f"sqlite:///{tmp_path / 'csms.db'}",
+        admin_token=ADMIN_TOKEN,
+        ping_interval=0,
+        validate_outgoing=True,
+    )
+    return base.with_overrides(**overrides)
+
+
+@contextlib.asynccontextmanager
+async def running_csms(settings: Settings) -> AsyncIterator[Csms]:
+    async with Csms(settings) as csms:
+        yield csms
+
+
+def api_client(csms: Csms, token: str | None = ADMIN_TOKEN) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{csms.ports.http}", headers=headers)
+
+
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@dataclass
+class RawStation:
+    """A station played by the test: sends exact frames and reads exact frames back."""
+
+    ws: ClientConnection
+    _ids: itertools.count[int]
+
+    async def send_raw(self, text: str) -> None:
+        await self.ws.send(text)
+
+    async def recv(self, wait: float = 5.0) -> list[Any]:
+        """The next frame, parsed; TimeoutError if none arrives within ``wait`` seconds."""
+        async with asyncio.timeout(wait):
+            text = await self.ws.recv()
+        frame = orjson.loads(text)
+        assert isinstance(frame, list)
+        return frame
+
+    async def call(
+        self, action: str, payload: dict[str, Any], message_id: str | None = None
+    ) -> list[Any]:
+        """Send a CALL and return the frame that answers it (CALLRESULT or CALLERROR)."""
+        message_id = message_id or f"m{next(self._ids)}"
+        await self.ws.send(orjson.dumps([2, message_id, action, payload]).decode())
+        frame = await self.recv()
+        assert frame[1] == message_id, frame
+        return frame
+
+    async def result(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a CALL that must succeed; return the CALLRESULT payload."""
+        frame = await self.call(action, payload)
+        assert frame[0] == 3, frame
+        payload_out: dict[str, Any] = frame[2]
+        return payload_out
+
+
+@contextlib.asynccontextmanager
+async def raw_station(
+    csms: Csms,
+    station_id: str,
+    subprotocol: str = "ocpp1.6",
+    *,
+    headers: dict[str, str] | None = None,
+    subprotocols: list[str] | None = None,
+) -> AsyncIterator[RawStation]:
+    offered = subprotocols if subprotocols is not None else [subprotocol]
+    async with connect(
+        f"ws://127.0.0.1:{csms.ports.ocpp}/ocpp/{station_id}",
+        subprotocols=[Subprotocol(p) for p in offered] or None,
+        additional_headers=headers,
+        compression=None,
+        open_timeout=5,
+    ) as ws:
+        yield RawStation(ws, itertools.count(1))
