@@ -27,7 +27,7 @@ from opencsms.domain.model import RegistrationStatus
 from opencsms.domain.provisioning import ProvisioningService, permits_granted
 from opencsms.domain.reports import ReportService
 from opencsms.domain.stations import StationAdmin, StationSpec
-from opencsms.errors import AlreadyExistsError, ConnectionClosedError
+from opencsms.errors import AlreadyExistsError, ConnectionClosedError, OpenCsmsError
 from opencsms.handlers import v16, v21, v201
 from opencsms.handlers.router import CallContext, Router, Services
 from opencsms.ocpp.session import IncomingCall, Role, RpcSession, Strictness
@@ -272,6 +272,30 @@ class Csms:
         return await self.router.dispatch(ctx, call.action, call.payload)
 
     # -------------------------------------------------------- operator → station
+
+    def registration_changed(self, station_id: str, registration: RegistrationStatus) -> None:
+        """Apply an operator's new registration status to the station's live connection.
+
+        A downgrade restricts the station at once. Any change is announced by asking the station for
+        a new BootNotification (TriggerMessage, 1.6 §5.17 / 2.0.1 F06; TC_B_31_CSMS), whose answer
+        then carries the new status; a Rejected station is not asked, as it must not answer the CSMS
+        (1.6 §4.2).
+        """
+        connection = self.registry.get(station_id)
+        if connection is None or connection.state.registration == registration.value:
+            return
+        if registration is not RegistrationStatus.ACCEPTED:
+            connection.state.registration = registration.value
+        if registration is not RegistrationStatus.REJECTED and self._tasks is not None:
+            self._tasks.create_task(self._request_boot(station_id))
+
+    async def _request_boot(self, station_id: str) -> None:
+        try:
+            await self.call_station(
+                station_id, "TriggerMessage", {"requestedMessage": "BootNotification"}
+            )
+        except OpenCsmsError as exc:
+            log.info("station %s: could not trigger a BootNotification: %s", station_id, exc)
 
     async def call_station(
         self, station_id: str, action: str, payload: dict[str, Any]

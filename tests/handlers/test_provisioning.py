@@ -132,15 +132,33 @@ async def test_registration_persists_across_connections_without_new_boot(csms: C
         assert (await station.call("StatusNotification", status_payload("ocpp1.6")))[0] == 3
 
 
-async def test_operator_acceptance_takes_effect_on_next_boot(csms: Csms) -> None:
+@pytest.mark.parametrize("subprotocol", ["ocpp1.6", "ocpp2.0.1"])
+async def test_operator_acceptance_triggers_a_new_boot(csms: Csms, subprotocol: str) -> None:
+    """TC_B_31_CSMS: the CSMS asks a Pending station for a BootNotification, then accepts it."""
     await csms.stations.create(StationSpec(id="CS1", registration=RegistrationStatus.PENDING))
-    async with raw_station(csms, "CS1") as station:
-        assert (await station.result("BootNotification", BOOT["ocpp1.6"]))["status"] == "Pending"
+    async with raw_station(csms, "CS1", subprotocol) as station:
+        reply = await station.result("BootNotification", BOOT[subprotocol])
+        assert reply["status"] == "Pending"
         async with api_client(csms) as api:
             response = await api.patch("/api/v1/stations/CS1", json={"registration": "Accepted"})
             assert response.status_code == 200
-        assert (await station.result("BootNotification", BOOT["ocpp1.6"]))["status"] == "Accepted"
+        trigger = await _answer_next_call(station, {"status": "Accepted"})
+        assert trigger[2] == "TriggerMessage"
+        assert trigger[3] == {"requestedMessage": "BootNotification"}
+        reply = await station.result("BootNotification", BOOT[subprotocol])
+        assert reply["status"] == "Accepted"
         assert (await station.call("Heartbeat", {}))[0] == 3
+
+
+async def test_operator_rejection_restricts_a_live_station_at_once(csms: Csms) -> None:
+    await csms.stations.create(StationSpec(id="CS1"))
+    async with raw_station(csms, "CS1") as station:
+        assert (await station.call("Heartbeat", {}))[0] == 3
+        async with api_client(csms) as api:
+            await api.patch("/api/v1/stations/CS1", json={"registration": "Rejected"})
+        assert (await station.call("Heartbeat", {}))[2] == "SecurityError"
+        reply = await station.result("BootNotification", BOOT["ocpp1.6"])
+        assert reply["status"] == "Rejected"
 
 
 @pytest.mark.parametrize("subprotocol", VERSIONS)

@@ -171,3 +171,30 @@ async def test_unknown_station_policy_auto_registers(
         stored = await csms.storage.stations.get("NEW-1")
         assert stored is not None
         assert stored.registration == RegistrationStatus(registration)
+
+
+async def test_permessage_deflate_is_negotiated(csms: Csms) -> None:
+    """OCPP-J 2.0.1 part 4 §3.3: a CSMS must support RFC 7692 compression."""
+    await csms.stations.create(StationSpec(id="CS1"))
+    async with connect(
+        f"ws://127.0.0.1:{csms.ports.ocpp}/ocpp/CS1",
+        subprotocols=[Subprotocol("ocpp2.0.1")],
+        compression="deflate",
+    ) as ws:
+        names = [type(ext).__name__ for ext in ws.protocol.extensions]
+        assert names == ["PerMessageDeflate"]
+        await ws.send('[2, "z1", "Heartbeat", {}]')
+        assert '"z1"' in str(await ws.recv())
+
+
+async def test_frames_over_the_size_limit_close_the_connection(tmp_path: Path) -> None:
+    async with running_csms(settings_for(tmp_path, max_frame_size=4096)) as csms:
+        await csms.stations.create(StationSpec(id="CS1"))
+        async with raw_station(csms, "CS1") as station:
+            await station.send_raw(
+                '[2, "big", "DataTransfer", {"vendorId": "x", "data": "%s"}]' % ("y" * 5000)
+            )
+            with pytest.raises(ConnectionClosed) as closed:
+                await station.ws.recv()
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1009  # message too big

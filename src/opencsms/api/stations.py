@@ -96,6 +96,8 @@ def stations_router(csms: Csms) -> APIRouter:
             ) from None
         except InvalidStationError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        if "registration" in changes:
+            csms.registration_changed(station_id, station.registration)
         statuses = await csms.storage.status.for_station(station_id)
         return _detail(csms, station, statuses)
 
