@@ -150,3 +150,5 @@ def _configure_logging(level: str) -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    # opencsms logs every station connection with its id; websockets' own lines would repeat them
+    logging.getLogger("websockets.server").setLevel(max(logging.WARNING, logging.root.level))
