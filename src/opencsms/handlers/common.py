@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +30,7 @@ def meter_value_records(
     evse_id: int,
     connector_id: int,
     transaction_id: str | None,
-    meter_values: list[dict[str, Any]],
+    meter_values: Sequence[Mapping[str, Any]],
     received_at: datetime,
 ) -> list[MeterValueRecord]:
     """One record per ``meterValue`` element; the samples are kept as the station sent them."""

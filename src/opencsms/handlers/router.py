@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from opencsms.clock import Clock
 from opencsms.domain.provisioning import ProvisioningService, check_allowed
@@ -43,6 +43,13 @@ class CallContext:
 
 Payload = dict[str, Any]
 Handler = Callable[[CallContext, Payload], Awaitable[Payload]]
+
+
+def reply(response: Mapping[str, object]) -> Payload:
+    """Hand a response built as its generated TypedDict (checked by mypy) to the RPC session."""
+    return cast(Payload, response)
+
+
 RouteTable = Mapping[str, Handler]
 
 

@@ -4,52 +4,59 @@ data transfer. Authorize and Start/StopTransaction belong to the transactions bl
 
 from __future__ import annotations
 
+from typing import cast
+
 from opencsms.domain.model import BootInfo, ConnectorStatus
 from opencsms.handlers.common import meter_value_records, parse_timestamp, render_time
-from opencsms.handlers.router import CallContext, Payload
+from opencsms.handlers.router import CallContext, Payload, reply
+from opencsms.ocpp.types import v16
 
 
 async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
     """1.6 §4.2: record the charge point's identity and answer with its registration status."""
+    request = cast(v16.BootNotificationRequest, payload)
     info = BootInfo(
-        vendor=payload["chargePointVendor"],
-        model=payload["chargePointModel"],
-        serial_number=payload.get("chargePointSerialNumber"),
-        charge_box_serial_number=payload.get("chargeBoxSerialNumber"),
-        firmware_version=payload.get("firmwareVersion"),
-        iccid=payload.get("iccid"),
-        imsi=payload.get("imsi"),
-        meter_type=payload.get("meterType"),
-        meter_serial_number=payload.get("meterSerialNumber"),
+        vendor=request["chargePointVendor"],
+        model=request["chargePointModel"],
+        serial_number=request.get("chargePointSerialNumber"),
+        charge_box_serial_number=request.get("chargeBoxSerialNumber"),
+        firmware_version=request.get("firmwareVersion"),
+        iccid=request.get("iccid"),
+        imsi=request.get("imsi"),
+        meter_type=request.get("meterType"),
+        meter_serial_number=request.get("meterSerialNumber"),
     )
     decision = await ctx.services.provisioning.boot(ctx.station_id, info, ctx.version.value)
     ctx.state.registration = decision.status.value
-    return {
+    response: v16.BootNotificationResponse = {
         "status": decision.status.value,
         "currentTime": render_time(decision.current_time),
         "interval": decision.interval,
     }
+    return reply(response)
 
 
 async def heartbeat(ctx: CallContext, payload: Payload) -> Payload:
     """1.6 §4.6: the CSMS's current time, UTC."""
-    return {"currentTime": render_time(ctx.services.clock.now())}
+    response: v16.HeartbeatResponse = {"currentTime": render_time(ctx.services.clock.now())}
+    return reply(response)
 
 
 async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
     """1.6 §4.9: connector c > 0 is EVSE c connector 1; connector 0 is the charge point itself."""
-    connector = payload["connectorId"]
-    timestamp = payload.get("timestamp")
+    request = cast(v16.StatusNotificationRequest, payload)
+    connector = request["connectorId"]
+    timestamp = request.get("timestamp")
     await ctx.services.reports.connector_status(
         ConnectorStatus(
             station_id=ctx.station_id,
             evse_id=connector,
             connector_id=1 if connector > 0 else 0,
-            status=payload["status"],
-            error_code=payload["errorCode"],
-            info=payload.get("info"),
-            vendor_id=payload.get("vendorId"),
-            vendor_error_code=payload.get("vendorErrorCode"),
+            status=request["status"],
+            error_code=request["errorCode"],
+            info=request.get("info"),
+            vendor_id=request.get("vendorId"),
+            vendor_error_code=request.get("vendorErrorCode"),
             reported_at=parse_timestamp(timestamp) if timestamp else None,
             received_at=ctx.received_at,
         )
@@ -59,15 +66,16 @@ async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
 
 async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
     """1.6 §4.7: store every sample before acknowledging (billing data must never be lost)."""
-    connector = payload["connectorId"]
-    transaction_id = payload.get("transactionId")
+    request = cast(v16.MeterValuesRequest, payload)
+    connector = request["connectorId"]
+    transaction_id = request.get("transactionId")
     await ctx.services.reports.meter_values(
         meter_value_records(
             station_id=ctx.station_id,
             evse_id=connector,
             connector_id=1 if connector > 0 else 0,
             transaction_id=str(transaction_id) if transaction_id is not None else None,
-            meter_values=payload["meterValue"],
+            meter_values=request["meterValue"],
             received_at=ctx.received_at,
         )
     )
@@ -76,4 +84,5 @@ async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
 
 async def data_transfer(ctx: CallContext, payload: Payload) -> Payload:
     """1.6 §4.3: no vendor extensions are registered, so every vendorId is unknown (§7.22)."""
-    return {"status": "UnknownVendorId"}
+    response: v16.DataTransferResponse = {"status": "UnknownVendorId"}
+    return reply(response)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from opencsms.domain.model import BootInfo, ConnectorStatus
 from opencsms.handlers.common import parse_timestamp, render_time
-from opencsms.handlers.router import CallContext, Payload
+from opencsms.handlers.router import CallContext, Payload, reply
+from opencsms.ocpp.types import v201
 
 
 async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
     """B01-B03: record the station's identity, answer with its registration status and interval."""
-    station = payload["chargingStation"]
+    request = cast(v201.BootNotificationRequest, payload)
+    station = request["chargingStation"]
     modem = station.get("modem", {})
     info = BootInfo(
         vendor=station["vendorName"],
@@ -18,31 +22,34 @@ async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
         firmware_version=station.get("firmwareVersion"),
         iccid=modem.get("iccid"),
         imsi=modem.get("imsi"),
-        reason=payload["reason"],
+        reason=request["reason"],
     )
     decision = await ctx.services.provisioning.boot(ctx.station_id, info, ctx.version.value)
     ctx.state.registration = decision.status.value
-    return {
+    response: v201.BootNotificationResponse = {
         "currentTime": render_time(decision.current_time),
         "interval": decision.interval,
         "status": decision.status.value,
     }
+    return reply(response)
 
 
 async def heartbeat(ctx: CallContext, payload: Payload) -> Payload:
     """G02: the CSMS's current time, UTC."""
-    return {"currentTime": render_time(ctx.services.clock.now())}
+    response: v201.HeartbeatResponse = {"currentTime": render_time(ctx.services.clock.now())}
+    return reply(response)
 
 
 async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
     """G01: the status of one connector of one EVSE."""
+    request = cast(v201.StatusNotificationRequest, payload)
     await ctx.services.reports.connector_status(
         ConnectorStatus(
             station_id=ctx.station_id,
-            evse_id=payload["evseId"],
-            connector_id=payload["connectorId"],
-            status=payload["connectorStatus"],
-            reported_at=parse_timestamp(payload["timestamp"]),
+            evse_id=request["evseId"],
+            connector_id=request["connectorId"],
+            status=request["connectorStatus"],
+            reported_at=parse_timestamp(request["timestamp"]),
             received_at=ctx.received_at,
         )
     )
@@ -51,4 +58,5 @@ async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
 
 async def data_transfer(ctx: CallContext, payload: Payload) -> Payload:
     """P02: no vendor extensions are registered, so every vendorId is unknown."""
-    return {"status": "UnknownVendorId"}
+    response: v201.DataTransferResponse = {"status": "UnknownVendorId"}
+    return reply(response)

@@ -3,23 +3,25 @@ TransactionEvent (E01-E15, stored here; authorization and transaction state belo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 import orjson
 
 from opencsms.domain.model import StationEvent, TransactionEventRecord
 from opencsms.handlers.common import meter_value_records, parse_timestamp
 from opencsms.handlers.router import CallContext, Payload
+from opencsms.ocpp.types import v201
 
 
 async def notify_event(ctx: CallContext, payload: Payload) -> Payload:
     """N07: store every EventData so the operator sees what the station's monitors reported."""
-    events = [_station_event(ctx, data) for data in payload["eventData"]]
+    request = cast(v201.NotifyEventRequest, payload)
+    events = [_station_event(ctx, data) for data in request["eventData"]]
     await ctx.services.reports.events(events)
     return {}
 
 
-def _station_event(ctx: CallContext, data: dict[str, Any]) -> StationEvent:
+def _station_event(ctx: CallContext, data: v201.EventDataType) -> StationEvent:
     return StationEvent(
         station_id=ctx.station_id,
         event_id=data["eventId"],
@@ -40,13 +42,14 @@ def _station_event(ctx: CallContext, data: dict[str, Any]) -> StationEvent:
 
 async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
     """J01: samples outside a transaction (evseId 0 is the grid connection of the whole station)."""
+    request = cast(v201.MeterValuesRequest, payload)
     await ctx.services.reports.meter_values(
         meter_value_records(
             station_id=ctx.station_id,
-            evse_id=payload["evseId"],
+            evse_id=request["evseId"],
             connector_id=0,
             transaction_id=None,
-            meter_values=payload["meterValue"],
+            meter_values=request["meterValue"],
             received_at=ctx.received_at,
         )
     )
@@ -59,26 +62,27 @@ async def transaction_event(ctx: CallContext, payload: Payload) -> Payload:
     ``(transactionId, seqNo)`` identifies a message (E01.FR.16), so a resend from the offline
     queue is stored once.
     """
-    info = payload["transactionInfo"]
-    evse = payload.get("evse", {})
+    request = cast(v201.TransactionEventRequest, payload)
+    info = request["transactionInfo"]
+    evse = request.get("evse")
     transaction_id = info["transactionId"]
     record = TransactionEventRecord(
         station_id=ctx.station_id,
         transaction_id=transaction_id,
-        seq_no=payload["seqNo"],
-        event_type=payload["eventType"],
-        trigger_reason=payload["triggerReason"],
-        timestamp=parse_timestamp(payload["timestamp"]),
-        offline=payload.get("offline", False),
+        seq_no=request["seqNo"],
+        event_type=request["eventType"],
+        trigger_reason=request["triggerReason"],
+        timestamp=parse_timestamp(request["timestamp"]),
+        offline=request.get("offline", False),
         payload_json=orjson.dumps(payload).decode(),
         received_at=ctx.received_at,
     )
     samples = meter_value_records(
         station_id=ctx.station_id,
-        evse_id=evse.get("id", 0),
-        connector_id=evse.get("connectorId", 0),
+        evse_id=evse["id"] if evse else 0,
+        connector_id=evse.get("connectorId", 0) if evse else 0,
         transaction_id=transaction_id,
-        meter_values=payload.get("meterValue", []),
+        meter_values=request.get("meterValue", []),
         received_at=ctx.received_at,
     )
     await ctx.services.reports.transaction_event(record, samples)
