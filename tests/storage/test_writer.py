@@ -10,12 +10,14 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 
-from opencsms.domain.model import ConnectorStatus, MeterValueRecord
+from opencsms.domain.model import ConnectorStatus, MeterValueRecord, TransactionEventRecord
 from opencsms.errors import StorageError
 from opencsms.storage import GroupCommitWriter, Storage
-from opencsms.storage.repositories import meter
+from opencsms.storage.db import create_engine
+from opencsms.storage.repositories import meter, transactions
+from opencsms.storage.sqlite_batch import sqlite_target
 from opencsms.storage.statements import Statement, WriteOp
-from opencsms.storage.tables import meter_values, stations
+from opencsms.storage.tables import meter_values, stations, transaction_events
 
 from .conftest import T0
 
@@ -155,3 +157,95 @@ def test_statement_compiles_per_dialect_with_reordered_params() -> None:
     pg = swapped.compile(pg_dialect)
     assert "$1" in pg.sql
     assert pg.arrange([("B", "A")]) == [("A", "B")]
+
+
+def tx_event(seq_no: int, station_id: str = "CP-1") -> TransactionEventRecord:
+    return TransactionEventRecord(
+        station_id=station_id,
+        transaction_id="tx-1",
+        seq_no=seq_no,
+        event_type="Updated",
+        trigger_reason="MeterValuePeriodic",
+        timestamp=T0 + timedelta(seconds=seq_no),
+        offline=False,
+        payload_json="{}",
+        received_at=T0,
+    )
+
+
+async def test_many_counted_ops_commit_in_one_transaction(storage: Storage) -> None:
+    for seq_no in range(10):  # already stored before the batch
+        assert await storage.transactions.add_event(tx_event(seq_no))
+    before = storage.writer.commits
+    # 0-9 are resends of stored events, 10-49 new, then 40-59: 40-49 resent within the batch.
+    seq_nos = [*range(50), *range(40, 60)]
+    inserted = await asyncio.gather(*(storage.transactions.add_event(tx_event(n)) for n in seq_nos))
+    assert storage.writer.commits - before == 1
+    assert inserted == [n >= 10 for n in range(50)] + [n >= 50 for n in range(40, 60)]
+    async with storage.engine.connect() as conn:
+        rows: list[int] = list(
+            (await conn.execute(select(transaction_events.c.seq_no))).scalars().all()
+        )
+    assert sorted(rows) == list(range(60))
+
+
+def _tx_op(storage: Storage, record: TransactionEventRecord) -> WriteOp:
+    ts = storage.transactions._ts
+    return WriteOp(
+        transactions._INSERT,
+        (
+            record.station_id,
+            record.transaction_id,
+            record.seq_no,
+            record.event_type,
+            record.trigger_reason,
+            ts(record.timestamp),
+            record.offline,
+            record.payload_json,
+            ts(record.received_at),
+        ),
+    )
+
+
+async def test_counts_per_op_within_one_submission(storage: Storage) -> None:
+    counts = await storage.writer.execute_counted(
+        _tx_op(storage, tx_event(1)),
+        _meter_op(storage, reading(1)),
+        _tx_op(storage, tx_event(1)),  # the same event twice in one transaction
+        _tx_op(storage, tx_event(2)),
+    )
+    assert counts == [1, -1, 0, 1]
+    assert await storage.writer.execute_counted(_meter_op(storage, reading(2))) == [-1]
+
+
+# SQLAlchemy warns that it picks StaticPool for mode=memory by itself; that is not under test.
+@pytest.mark.filterwarnings("ignore:Selection of the StaticPool")
+@pytest.mark.parametrize(
+    ("url", "file_backed"),
+    [
+        ("sqlite:///x.db", True),
+        ("sqlite:///file:x.db?uri=true", True),
+        ("sqlite://", False),
+        ("sqlite:///:memory:", False),
+        ("sqlite:///file:mem?mode=memory&uri=true", False),
+        ("postgresql://u@h/db", False),
+    ],
+)
+async def test_which_urls_get_a_writer_connection_of_their_own(url: str, file_backed: bool) -> None:
+    engine = create_engine(url)
+    try:
+        assert (sqlite_target(engine) is not None) is file_backed
+    finally:
+        await engine.dispose()
+
+
+async def test_in_memory_sqlite_falls_back_to_the_engine() -> None:
+    store = await Storage.open("sqlite://")
+    try:
+        await store.meter.add([reading(1)])
+        assert await store.transactions.add_event(tx_event(1))
+        assert not await store.transactions.add_event(tx_event(1))
+        assert len(await store.meter.for_station("CP-1", limit=10)) == 1
+        assert store.writer.commits == 3
+    finally:
+        await store.aclose()

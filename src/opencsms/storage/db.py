@@ -14,7 +14,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_engine", "normalize_url"]
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "configure_sqlite_connection",
+    "create_engine",
+    "normalize_url",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite connection waits for the write lock before failing with ``database is locked``.
@@ -46,9 +51,13 @@ def normalize_url(url: str) -> str:
     return f"{driver}://{rest}"
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Set on every new pooled connection: journal_mode persists in the file, the rest is
-    # per-connection state.
+def configure_sqlite_connection(dbapi_connection: Any) -> None:
+    """Apply OpenCSMS's SQLite settings to a DB-API (``sqlite3``-like) connection.
+
+    WAL, ``synchronous=FULL``, :data:`SQLITE_BUSY_TIMEOUT_MS` and foreign keys. Used for every
+    pooled connection and for the group-commit writer's own connection (:mod:`.sqlite_batch`).
+    """
+    # journal_mode persists in the file, the rest is per-connection state.
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -57,6 +66,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    configure_sqlite_connection(dbapi_connection)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -14,20 +14,28 @@ different tables, or updates of different columns).
 
 Failure isolation: if a batch fails, it is rolled back and its submissions are retried one caller
 at a time, each in its own transaction, so one bad op fails only the caller that sent it.
+
+Backends: on PostgreSQL (asyncpg is natively async) a batch runs on an engine connection. On a
+SQLite file the writer owns a raw ``sqlite3`` connection on a dedicated thread
+(:mod:`.sqlite_batch`), opened by :meth:`GroupCommitWriter.start` and closed by
+:meth:`GroupCommitWriter.aclose`, and a batch is one call into that thread; an in-memory SQLite
+database (which a second connection cannot see) uses the engine like PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import deque
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from opencsms.errors import StorageError
 
+from .sqlite_batch import SqliteBatchConnection, StatementGroup, sqlite_target
 from .statements import CompiledStatement, Params, Statement, WriteOp
 
 __all__ = ["GroupCommitWriter", "WriterStats"]
@@ -65,6 +73,8 @@ class WriterStats:
 class _Submission:
     ops: tuple[WriteOp, ...]
     future: asyncio.Future[RowCounts] | None
+    wants_counts: bool = False
+    """Whether the caller reads the counts; if not, no per-op list is built for it."""
 
 
 class GroupCommitWriter:
@@ -86,6 +96,7 @@ class GroupCommitWriter:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._compiled: dict[Statement, CompiledStatement] = {}
+        self._sqlite: SqliteBatchConnection | None = None
         self.stats = WriterStats()
 
     @property
@@ -104,17 +115,34 @@ class GroupCommitWriter:
         return self._task is not None and not self._closing
 
     async def start(self) -> None:
-        """Start the writer task. The writer owns it; :meth:`aclose` ends it."""
+        """Start the writer task (and, on a SQLite file, open its own connection and thread).
+
+        The writer owns both; :meth:`aclose` ends them. Raises
+        :class:`~opencsms.errors.StorageError` if the SQLite file cannot be opened.
+        """
         if self._task is not None:
             raise RuntimeError("writer already started")
+        target = sqlite_target(self._engine)
+        if target is not None:
+            connection = SqliteBatchConnection(target)
+            try:
+                await connection.open()
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot open the SQLite writer connection: {exc}") from exc
+            self._sqlite = connection
         self._task = asyncio.create_task(self._run(), name="opencsms-group-commit")
 
     async def aclose(self) -> None:
         """Commit everything submitted so far, then stop. Safe to call twice."""
         self._closing = True
         self._wake.set()
-        if self._task is not None:
-            await self._task
+        try:
+            if self._task is not None:
+                await self._task
+        finally:
+            connection, self._sqlite = self._sqlite, None
+            if connection is not None:
+                await connection.close()
 
     async def execute(self, *ops: WriteOp) -> None:
         """Return once a transaction containing ``ops`` has committed.
@@ -122,7 +150,10 @@ class GroupCommitWriter:
         Raises :class:`~opencsms.errors.StorageError` if they could not be committed. If the caller
         is cancelled the ops are still written: cancellation only stops the waiting.
         """
-        await self.execute_counted(*ops)
+        if ops:
+            future: asyncio.Future[RowCounts] = asyncio.get_running_loop().create_future()
+            self._submit(_Submission(ops, future))
+            await future
 
     async def execute_counted(self, *ops: WriteOp) -> RowCounts:
         """Like :meth:`execute`, and return per op the affected row count of counted statements.
@@ -132,7 +163,7 @@ class GroupCommitWriter:
         if not ops:
             return []
         future: asyncio.Future[RowCounts] = asyncio.get_running_loop().create_future()
-        self._submit(_Submission(ops, future))
+        self._submit(_Submission(ops, future, wants_counts=True))
         return await future
 
     async def flush(self) -> None:
@@ -210,47 +241,70 @@ class GroupCommitWriter:
         for submission, counts in zip(batch, results, strict=True):
             self._settle(submission, counts)
 
-    async def _transaction(self, batch: list[_Submission]) -> list[RowCounts]:
-        """Run ``batch`` in one transaction; return the row counts per submission."""
-        results: list[RowCounts] = [[-1] * len(s.ops) for s in batch]
+    async def _transaction(self, batch: list[_Submission]) -> list[RowCounts | None]:
+        """Run ``batch`` in one transaction; return the row counts per submission.
+
+        ``None`` stands for "all -1": most submissions have no counted op, and not building a
+        list for each of them keeps the event loop's share of a batch (and GC pressure) small.
+        """
+        results: list[RowCounts | None] = [None] * len(batch)
+        # Per statement, in first-appearance order: its rows and, if counted, where each row's
+        # count goes (submission index, op index).
         groups: dict[Statement, list[Params]] = {}
-        counted: dict[Statement, list[tuple[int, int, Params]]] = {}
+        slots: dict[Statement, list[tuple[int, int]]] = {}
         total = 0
         for s_index, submission in enumerate(batch):
             total += len(submission.ops)
             for o_index, (statement, params) in enumerate(submission.ops):
+                rows = groups.get(statement)
+                if rows is None:
+                    rows = groups[statement] = []
+                rows.append(params)
                 if statement.counted:
-                    counted.setdefault(statement, []).append((s_index, o_index, params))
-                    groups.setdefault(statement, [])  # keeps first-appearance order
-                else:
-                    groups.setdefault(statement, []).append(params)
-        async with self._engine.begin() as conn:
-            for statement, rows in groups.items():
-                compiled = self._compile(statement, conn)
-                if statement.counted:
-                    for s_index, o_index, params in counted[statement]:
-                        arranged = compiled.arrange([params])[0]
-                        result = await conn.exec_driver_sql(compiled.sql, arranged)
-                        results[s_index][o_index] = result.rowcount
-                elif len(rows) == 1:
-                    await conn.exec_driver_sql(compiled.sql, compiled.arrange(rows)[0])
-                else:
-                    await conn.exec_driver_sql(compiled.sql, compiled.arrange(rows))
+                    slots.setdefault(statement, []).append((s_index, o_index))
+        if self._sqlite is not None:
+            plan = [
+                StatementGroup(self._compile(statement), rows, statement.counted)
+                for statement, rows in groups.items()
+            ]
+            counts = await self._sqlite.run(plan)
+            for statement, group_counts in zip(groups, counts, strict=True):
+                for (s_index, o_index), count in zip(
+                    slots.get(statement, ()), group_counts, strict=True
+                ):
+                    _store_count(results, batch, s_index, o_index, count)
+        else:
+            async with self._engine.begin() as conn:
+                for statement, rows in groups.items():
+                    compiled = self._compile(statement)
+                    if statement.counted:
+                        for (s_index, o_index), params in zip(
+                            slots[statement], compiled.arrange(rows), strict=True
+                        ):
+                            result = await conn.exec_driver_sql(compiled.sql, params)
+                            _store_count(results, batch, s_index, o_index, result.rowcount)
+                    elif len(rows) == 1:
+                        await conn.exec_driver_sql(compiled.sql, compiled.arrange(rows)[0])
+                    else:
+                        await conn.exec_driver_sql(compiled.sql, compiled.arrange(rows))
         self.stats.commits += 1
         self.stats.ops += total
         self.stats.max_batch_ops = max(self.stats.max_batch_ops, total)
         return results
 
-    def _compile(self, statement: Statement, conn: AsyncConnection) -> CompiledStatement:
+    def _compile(self, statement: Statement) -> CompiledStatement:
         compiled = self._compiled.get(statement)
         if compiled is None:
-            compiled = statement.compile(conn.dialect)
+            compiled = statement.compile(self._engine.dialect)
             self._compiled[statement] = compiled
         return compiled
 
-    def _settle(self, submission: _Submission, counts: RowCounts) -> None:
-        if submission.future is not None and not submission.future.done():
-            submission.future.set_result(counts)
+    def _settle(self, submission: _Submission, counts: RowCounts | None) -> None:
+        future = submission.future
+        if future is not None and not future.done():
+            if counts is None:
+                counts = [-1] * len(submission.ops) if submission.wants_counts else _UNREAD
+            future.set_result(counts)
 
     def _settle_failure(self, submission: _Submission, exc: BaseException) -> None:
         self.stats.failed_submissions += 1
@@ -276,6 +330,23 @@ class GroupCommitWriter:
                 error.__cause__ = exc
                 submission.future.set_exception(error)
         self._queued_ops = 0
+
+
+_UNREAD: RowCounts = []
+"""The result of submissions whose caller does not read counts (``execute``, ``flush``)."""
+
+
+def _store_count(
+    results: list[RowCounts | None],
+    batch: list[_Submission],
+    s_index: int,
+    o_index: int,
+    count: int,
+) -> None:
+    counts = results[s_index]
+    if counts is None:
+        counts = results[s_index] = [-1] * len(batch[s_index].ops)
+    counts[o_index] = count
 
 
 def _describe(exc: BaseException) -> str:
