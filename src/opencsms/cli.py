@@ -18,6 +18,7 @@ import typer
 
 import opencsms
 from opencsms.config import ConfigError, Settings, UnknownStationPolicy, load_settings_file
+from opencsms.runtime import tune_garbage_collector
 
 app = typer.Typer(help="OpenCSMS: a Charging Station Management System for OCPP-J 1.6, 2.0.1, 2.1.")
 log = logging.getLogger("opencsms")
@@ -109,6 +110,7 @@ async def _serve(settings: Settings, *, demo: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with Csms(settings) as csms:
+        tune_garbage_collector()
         if demo:
             from opencsms.demo import run_demo_fleet
 

@@ -205,27 +205,30 @@ async def test_handler_crash_is_internal_error_and_connection_survives(
 
 
 @pytest.mark.parametrize("subprotocol", ALL)
-async def test_duplicate_id_of_call_in_progress(station_csms: Csms, subprotocol: str) -> None:
-    """A CALL reusing the id of one still being handled is refused; the first is answered."""
+async def test_later_calls_wait_while_one_is_handled(station_csms: Csms, subprotocol: str) -> None:
+    """CALLs are handled one at a time: what a station sends meanwhile waits, then is answered in
+    order (the session's own duplicate-id and queueing rules are unit-tested in tests/ocpp)."""
     gate = asyncio.Event()
+    entered = asyncio.Event()
 
     async def slow(ctx: object, payload: object) -> dict[str, Any]:
+        entered.set()
         await gate.wait()
         return {"currentTime": "2026-11-25T10:00:00.000Z"}
 
     version = next(v for v in station_csms.router._tables if v.subprotocol == subprotocol)
     station_csms.router._tables[version]["Heartbeat"] = slow
     async with raw_station(station_csms, "CS1", subprotocol) as station:
-        await station.send_raw('[2, "same", "Heartbeat", {}]')
-        await station.send_raw('[2, "same", "Heartbeat", {}]')
-        error = await station.recv()
-        assert error[0] == 4
-        assert error[1] == "same"
-        assert error[2] == FRAMEWORK[subprotocol]
+        await station.send_raw('[2, "held", "Heartbeat", {}]')
+        await entered.wait()
+        del station_csms.router._tables[version]["Heartbeat"]  # later ones get NotSupported
+        await station.send_raw('[2, "next-1", "Heartbeat", {}]')
+        await station.send_raw('[2, "next-2", "Heartbeat", {}]')
+        with pytest.raises(TimeoutError):
+            await station.recv(wait=0.3)  # nothing is answered while the first CALL is in hand
         gate.set()
-        result = await station.recv()
-        assert result[0] == 3
-        assert result[1] == "same"
+        frames = [await station.recv() for _ in range(3)]
+    assert [(f[0], f[1]) for f in frames] == [(3, "held"), (4, "next-1"), (4, "next-2")]
 
 
 @pytest.mark.parametrize("subprotocol", ALL)
