@@ -267,7 +267,7 @@ class Csms:
             version=connection.version,
             state=connection.state,
             services=self.services,
-            received_at=self.clock.now(),
+            received_at=connection.state.last_message_at,
         )
         return await self.router.dispatch(ctx, call.action, call.payload)
 

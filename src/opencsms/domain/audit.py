@@ -7,7 +7,7 @@ its audit record is committed too.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from opencsms.clock import Clock
 from opencsms.domain.model import FrameRecord
@@ -30,17 +30,16 @@ class AuditTrail:
         message_type: int | None,
         message_id: str | None,
         action: str | None,
+        at: datetime,
     ) -> None:
-        self._storage.audit.append(
-            FrameRecord(
-                station_id=station_id,
-                at=self._clock.now(),
-                direction="in" if direction == "in" else "out",
-                message_type=message_type or 0,
-                action=action,
-                message_id=message_id or "",
-                payload=text,
-            )
+        self._storage.audit.append_frame(
+            station_id,
+            at,
+            "in" if direction == "in" else "out",
+            message_type or 0,
+            action,
+            message_id or "",
+            text,
         )
 
     async def purge(self) -> int:

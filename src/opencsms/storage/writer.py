@@ -91,6 +91,7 @@ class GroupCommitWriter:
         self._max_batch_ops = max_batch_ops
         self._queue: deque[_Submission] = deque()
         self._queued_ops = 0
+        self._rows: list[WriteOp] = []
         self._wake = asyncio.Event()
         self._inflight: list[_Submission] = []
         self._task: asyncio.Task[None] | None = None
@@ -107,7 +108,7 @@ class GroupCommitWriter:
     @property
     def pending_ops(self) -> int:
         """Ops queued and not yet taken into a batch."""
-        return self._queued_ops
+        return self._queued_ops + len(self._rows)
 
     @property
     def running(self) -> bool:
@@ -181,6 +182,19 @@ class GroupCommitWriter:
         if ops:
             self._submit(_Submission(ops, None))
 
+    def enqueue_row(self, statement: Statement, params: Params) -> None:
+        """:meth:`enqueue` of one op at a fraction of the cost, for very frequent rows (the audit
+        log writes two per station message).
+
+        Rows are collected in a plain list that the next batch takes whole, ahead of the queued
+        submissions; so a row is committed no later than anything submitted after it, the same
+        guarantee as :meth:`enqueue`.
+        """
+        if not self.running:
+            raise StorageError("the storage writer is not running")
+        self._rows.append(WriteOp(statement, params))
+        self._wake.set()
+
     def _submit(self, submission: _Submission) -> None:
         if not self.running:
             raise StorageError("the storage writer is not running")
@@ -191,7 +205,7 @@ class GroupCommitWriter:
     async def _run(self) -> None:
         try:
             while True:
-                if not self._queue:
+                if not self._queue and not self._rows:
                     if self._closing:
                         return
                     self._wake.clear()
@@ -209,8 +223,15 @@ class GroupCommitWriter:
     def _take_batch(self) -> list[_Submission]:
         # Submissions are never split: a caller's ops share one transaction, so a submission
         # larger than the cap becomes a batch of its own.
-        batch = [self._queue.popleft()]
-        size = len(batch[0].ops)
+        if self._rows:
+            rows, self._rows = tuple(self._rows), []
+            batch = [_Submission(rows, None)]
+            size = (
+                0  # side rows do not count against the cap: they can be neither split nor delayed
+            )
+        else:
+            batch = [self._queue.popleft()]
+            size = len(batch[0].ops)
         while self._queue and size + len(self._queue[0].ops) <= self._max_batch_ops:
             submission = self._queue.popleft()
             size += len(submission.ops)
@@ -324,6 +345,7 @@ class GroupCommitWriter:
         stranded = [*self._inflight, *self._queue]
         self._inflight = []
         self._queue.clear()
+        self._rows = []
         for submission in stranded:
             if submission.future is not None and not submission.future.done():
                 error = StorageError("the storage writer stopped")

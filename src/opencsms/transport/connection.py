@@ -63,6 +63,7 @@ class FrameSink(Protocol):
         message_type: int | None,
         message_id: str | None,
         action: str | None,
+        at: datetime,
     ) -> None: ...
 
 
@@ -185,11 +186,12 @@ class StationConnection:
         session = self.session
         try:
             async for message in self._ws:
+                # one reading of the clock serves the audit record, last-seen and the handler
                 now = self._clock.now()
                 self.state.last_message_at = now
                 text = message if isinstance(message, str) else message.decode("utf-8", "replace")
                 events = session.receive(message, self._clock.monotonic())
-                self._audit_in(text, events)
+                self._audit_in(text, events, now)
                 self._handle(events)
                 while self._ready and not self._draining:
                     await self._answer(self._ready.popleft())
@@ -279,7 +281,7 @@ class StationConnection:
         if self._waiters:  # a CSMS call may have gone out: its deadline must be watched
             self._deadline_changed.set()
 
-    def _audit_in(self, text: str, events: list[SessionEvent]) -> None:
+    def _audit_in(self, text: str, events: list[SessionEvent], at: datetime) -> None:
         message_type, message_id, action = frame_header(text)
         if action is None and message_id is not None:
             # a reply carries no action: take it from the CSMS call it answers
@@ -290,13 +292,15 @@ class StationConnection:
                 ):
                     action = event.pending.action
                     break
-        self._frames.frame(self.station_id, "in", text, message_type, message_id, action)
+        self._frames.frame(self.station_id, "in", text, message_type, message_id, action, at)
 
     def _audit_out(self, text: str) -> None:
         message_type, message_id, action = frame_header(text)
         if action is None and message_id is not None:
             action = self._answering.pop(message_id, None)  # a reply names the CALL's action
-        self._frames.frame(self.station_id, "out", text, message_type, message_id, action)
+        self._frames.frame(
+            self.station_id, "out", text, message_type, message_id, action, self._clock.now()
+        )
 
 
 # The audit log needs only a frame's head. The session has already parsed the frame; parsing a
