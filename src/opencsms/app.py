@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import weakref
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -67,6 +68,9 @@ class Csms:
         self._exit = contextlib.AsyncExitStack()
         self._tasks: asyncio.TaskGroup | None = None
         self._jobs: list[asyncio.Task[None]] = []
+        self._contexts: weakref.WeakKeyDictionary[StationConnection, CallContext] = (
+            weakref.WeakKeyDictionary()
+        )
         self.storage: Storage
         self.stations: StationAdmin
         self.audit: AuditTrail
@@ -262,13 +266,11 @@ class Csms:
                 [(d.kind, d.path, d.detail) for d in incoming.deviations],
                 self.clock.now(),
             )
-        ctx = CallContext(
-            station_id=connection.station_id,
-            version=connection.version,
-            state=connection.state,
-            services=self.services,
-            received_at=connection.state.last_message_at,
-        )
+        ctx = self._contexts.get(connection)
+        if ctx is None:
+            ctx = self._contexts[connection] = CallContext(
+                connection.station_id, connection.version, connection.state, self.services
+            )
         return await self.router.dispatch(ctx, call.action, call.payload)
 
     # -------------------------------------------------------- operator → station

@@ -30,15 +30,23 @@ class Services:
     clock: Clock
 
 
-@dataclass(frozen=True, slots=True)
 class CallContext:
-    """Who sent a CALL and what the handler may use to answer it."""
+    """Who sent a CALL and what the handler may use to answer it (one per connection)."""
 
-    station_id: str
-    version: OcppVersion
-    state: ConnectionState
-    services: Services
-    received_at: datetime
+    __slots__ = ("services", "state", "station_id", "version")
+
+    def __init__(
+        self, station_id: str, version: OcppVersion, state: ConnectionState, services: Services
+    ) -> None:
+        self.station_id = station_id
+        self.version = version
+        self.state = state
+        self.services = services
+
+    @property
+    def received_at(self) -> datetime:
+        """When the CALL being handled arrived (CSMS clock)."""
+        return self.state.last_message_at
 
 
 Payload = dict[str, Any]
