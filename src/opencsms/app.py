@@ -96,7 +96,9 @@ class Csms:
 
     async def _start(self) -> None:
         settings = self.settings
-        self.storage = await Storage.open(settings.db)
+        self.storage = await Storage.open(
+            settings.db, sqlite_process=settings.sqlite_writer == "process"
+        )
         self._exit.push_async_callback(self.storage.aclose)
         self.stations = StationAdmin(
             self.storage, self.clock, default_heartbeat_interval=settings.heartbeat_interval

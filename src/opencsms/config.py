@@ -65,6 +65,8 @@ class Settings:
     compression: bool = True
     backlog: int = 8192
     admin_token: str | None = None
+    sqlite_writer: str = "process"
+    """Where SQLite commits run: ``process`` (a child process: uses a second core) or ``thread``."""
     validate_outgoing: bool = False
     """Check the CSMS's own CALLRESULTs against the schemas too (on in tests; costs a check)."""
     stations: tuple[StationSeed, ...] = field(default_factory=tuple)
@@ -94,6 +96,8 @@ def load_settings_file(path: Path) -> Settings:
         values["unknown_stations"] = _enum(
             UnknownStationPolicy, values["unknown_stations"], "unknown_stations"
         )
+    if values.get("sqlite_writer", "process") not in ("process", "thread"):
+        raise ConfigError("sqlite_writer must be one of process, thread")
     if "subprotocols" in values:
         values["subprotocols"] = tuple(values["subprotocols"])
     seeds = tuple(_station_seed(i, entry) for i, entry in enumerate(data.get("stations", [])))

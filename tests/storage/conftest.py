@@ -18,7 +18,8 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from opencsms.domain.model import RegistrationStatus, Station, Strictness
-from opencsms.storage import Storage, migrate
+from opencsms.storage import Storage
+from opencsms.storage.migrate import migrate
 from opencsms.storage.tables import metadata
 
 PG_ADMIN_DSN = os.environ.get("OPENCSMS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -83,13 +84,22 @@ def pg_url() -> Iterator[str]:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "sqlite-thread", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty, migrated-or-migratable database of each backend."""
-    if request.param == "sqlite":
+    """The URL of an empty, migrated-or-migratable database of each backend.
+
+    ``sqlite`` commits in the writer's child process (the default), ``sqlite-thread`` in a thread.
+    """
+    if request.param.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'opencsms.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture
+def sqlite_process(request: pytest.FixtureRequest) -> bool:
+    callspec = getattr(request.node, "callspec", None)
+    return not (callspec is not None and callspec.params.get("db_url") == "sqlite-thread")
 
 
 @pytest.fixture
@@ -98,9 +108,9 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-async def storage(db_url: str, clock: FixedClock) -> AsyncIterator[Storage]:
+async def storage(db_url: str, clock: FixedClock, sqlite_process: bool) -> AsyncIterator[Storage]:
     """An open :class:`Storage` on an empty database."""
-    store = await Storage.open(db_url, clock=clock)
+    store = await Storage.open(db_url, clock=clock, sqlite_process=sqlite_process)
     if store.engine.dialect.name == "postgresql":
         names = ", ".join(table.name for table in metadata.sorted_tables)
         async with store.engine.begin() as conn:

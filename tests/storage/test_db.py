@@ -10,7 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from opencsms.storage import create_engine, migrate, normalize_url
+from opencsms.storage import create_engine, normalize_url
+from opencsms.storage.migrate import migrate
 from opencsms.storage.tables import metadata
 from opencsms.storage.types import decode_sqlite_timestamp, encode_sqlite_timestamp, ensure_utc
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import bindparam, insert, select
@@ -249,3 +251,39 @@ async def test_in_memory_sqlite_falls_back_to_the_engine() -> None:
         assert store.writer.commits == 3
     finally:
         await store.aclose()
+
+
+async def test_killed_writer_process_fails_its_batch_then_recovers(tmp_path: Path) -> None:
+    """A dead SQLite child fails the callers of the batch it held (they may resend: writes are
+    idempotent) and a fresh child takes the next batch; nothing committed before is lost."""
+    store = await Storage.open(f"sqlite:///{tmp_path / 'kill.db'}")
+    try:
+        await store.meter.add([_meter_record(0)])
+        connection = store.writer._sqlite
+        assert connection is not None
+        executor = connection._executor
+        assert isinstance(executor, ProcessPoolExecutor)
+        [child] = list(executor._processes.values())
+        child.kill()
+        child.join(5)
+        with pytest.raises(StorageError):
+            await store.meter.add([_meter_record(1)])
+        await store.meter.add([_meter_record(1)])  # the resend succeeds on the new child
+        await store.meter.add([_meter_record(2)])
+        stored = await store.meter.for_station("CS-K", 10)
+        assert sorted(r.timestamp.second for r in stored) == [0, 1, 2]
+    finally:
+        await store.aclose()
+
+
+def _meter_record(second: int) -> MeterValueRecord:
+    return MeterValueRecord(
+        station_id="CS-K",
+        evse_id=1,
+        connector_id=1,
+        transaction_id=None,
+        timestamp=T0.replace(second=second),
+        samples_json="[]",
+        context=None,
+        received_at=T0,
+    )

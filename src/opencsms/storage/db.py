@@ -14,6 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from .sqlite_worker import SQLITE_BUSY_TIMEOUT_MS, configure_sqlite_connection
+
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "configure_sqlite_connection",
@@ -21,7 +23,6 @@ __all__ = [
     "normalize_url",
 ]
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite connection waits for the write lock before failing with ``database is locked``.
 
 The writer holds the lock for one batch (milliseconds); maintenance such as the audit purge works
@@ -49,23 +50,6 @@ def normalize_url(url: str) -> str:
     if driver is None:
         raise ValueError(f"unsupported database {scheme!r}: use sqlite or postgresql")
     return f"{driver}://{rest}"
-
-
-def configure_sqlite_connection(dbapi_connection: Any) -> None:
-    """Apply OpenCSMS's SQLite settings to a DB-API (``sqlite3``-like) connection.
-
-    WAL, ``synchronous=FULL``, :data:`SQLITE_BUSY_TIMEOUT_MS` and foreign keys. Used for every
-    pooled connection and for the group-commit writer's own connection (:mod:`.sqlite_batch`).
-    """
-    # journal_mode persists in the file, the rest is per-connection state.
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-    finally:
-        cursor.close()
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

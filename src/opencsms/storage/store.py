@@ -67,6 +67,7 @@ class Storage:
         migrate: bool = True,
         clock: Clock | None = None,
         max_batch_ops: int = DEFAULT_MAX_BATCH_OPS,
+        sqlite_process: bool = True,
     ) -> Storage:
         """Connect to ``url``, migrate it (unless ``migrate=False``) and start the writer.
 
@@ -76,7 +77,9 @@ class Storage:
         try:
             if migrate:
                 await migrate_engine(engine)
-            writer = GroupCommitWriter(engine, max_batch_ops=max_batch_ops)
+            writer = GroupCommitWriter(
+                engine, max_batch_ops=max_batch_ops, sqlite_process=sqlite_process
+            )
             await writer.start()
         except BaseException:
             await engine.dispose()

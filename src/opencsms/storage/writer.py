@@ -84,7 +84,14 @@ class GroupCommitWriter:
     and forget, e.g. the audit log), and ``await aclose()`` to flush everything pending and stop.
     """
 
-    def __init__(self, engine: AsyncEngine, *, max_batch_ops: int = DEFAULT_MAX_BATCH_OPS) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        max_batch_ops: int = DEFAULT_MAX_BATCH_OPS,
+        sqlite_process: bool = True,
+    ) -> None:
+        self._sqlite_process = sqlite_process
         if max_batch_ops < 1:
             raise ValueError("max_batch_ops must be at least 1")
         self._engine = engine
@@ -116,7 +123,8 @@ class GroupCommitWriter:
         return self._task is not None and not self._closing
 
     async def start(self) -> None:
-        """Start the writer task (and, on a SQLite file, open its own connection and thread).
+        """Start the writer task (and, on a SQLite file, open its own connection in a child process
+        or, with ``sqlite_process=False``, a thread).
 
         The writer owns both; :meth:`aclose` ends them. Raises
         :class:`~opencsms.errors.StorageError` if the SQLite file cannot be opened.
@@ -125,7 +133,7 @@ class GroupCommitWriter:
             raise RuntimeError("writer already started")
         target = sqlite_target(self._engine)
         if target is not None:
-            connection = SqliteBatchConnection(target)
+            connection = SqliteBatchConnection(target, process=self._sqlite_process)
             try:
                 await connection.open()
             except sqlite3.Error as exc:

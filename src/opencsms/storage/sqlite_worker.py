@@ -1,0 +1,111 @@
+"""The code that runs where the group-commit writer's SQLite connection lives.
+
+Standard library only: with the ``process`` writer mode this module is imported by a fresh child
+interpreter, which should start fast and share nothing with the server but the database file.
+One connection per interpreter (thread or child process), kept in a module global because a
+``concurrent.futures`` worker can only call module-level functions.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["Plan", "close_connection", "configure_sqlite_connection", "open_connection", "run_plan"]
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a writer waits for another writer's lock before failing (PRAGMA busy_timeout)."""
+
+# Distinct write statements the server uses, with room to spare: the sqlite3 module keeps this
+# many prepared statements, so a statement is parsed once per connection, not once per batch.
+_STATEMENT_CACHE = 256
+
+Plan = Sequence[tuple[str, Sequence[tuple[Any, ...]], bool]]
+"""A batch: per statement group its driver SQL, its rows in bind order, and whether counted."""
+
+_conn: sqlite3.Connection | None = None
+
+
+def configure_sqlite_connection(dbapi_connection: Any) -> None:
+    """Apply OpenCSMS's SQLite settings to a DB-API (``sqlite3``-like) connection.
+
+    WAL, ``synchronous=FULL`` (a station's message is acknowledged only once it is durable),
+    :data:`SQLITE_BUSY_TIMEOUT_MS` and foreign keys. Used for every pooled connection and for the
+    group-commit writer's own connection.
+    """
+    # journal_mode persists in the file, the rest is per-connection state.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def open_connection(database: str, uri: bool) -> None:
+    """Open this interpreter's writer connection (isolation_level=None: we issue BEGIN/COMMIT)."""
+    global _conn
+    conn = sqlite3.connect(
+        database,
+        uri=uri,
+        timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,
+        cached_statements=_STATEMENT_CACHE,
+        check_same_thread=False,
+    )
+    try:
+        configure_sqlite_connection(conn)
+    except BaseException:
+        conn.close()
+        raise
+    _conn = conn
+
+
+def close_connection() -> None:
+    global _conn
+    conn, _conn = _conn, None
+    if conn is not None:
+        conn.close()
+
+
+def ping() -> bool:
+    """Round trip used to make a child process start (and report a failed open) eagerly."""
+    return _conn is not None
+
+
+def run_plan(plan: Plan) -> list[list[int]]:
+    """Commit ``plan`` in one ``BEGIN IMMEDIATE`` … ``COMMIT``; on error roll back and re-raise.
+
+    Returns, per group, the row count of each op of a counted group (empty for the others).
+    """
+    conn = _conn
+    if conn is None:
+        raise sqlite3.ProgrammingError("the writer connection is closed")
+    cursor = conn.cursor()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+        counts: list[list[int]] = []
+        for sql, rows, counted in plan:
+            if counted:
+                group_counts: list[int] = []
+                for params in rows:
+                    cursor.execute(sql, params)
+                    group_counts.append(cursor.rowcount)
+                counts.append(group_counts)
+            else:
+                if len(rows) == 1:
+                    cursor.execute(sql, rows[0])
+                else:
+                    cursor.executemany(sql, rows)
+                counts.append([])
+        cursor.execute("COMMIT")
+        return counts
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        cursor.close()
