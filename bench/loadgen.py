@@ -260,14 +260,34 @@ async def _drive(cfg: Config, station: Station, start_ns: int, end_ns: int, stat
 
 
 def _server_cpu_seconds(pid: int | None) -> float | None:
-    """utime+stime of the server process from /proc (Linux), or None if unavailable."""
+    """utime+stime of the server process and its live children (OpenCSMS commits SQLite batches
+    in a child process) from /proc (Linux), or None if unavailable."""
     if pid is None:
         return None
+    total = 0.0
+    for process in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            if process == pid:
+                return None
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return found
+    for task in tasks:
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found + [grandchild for child in found for grandchild in _children(child)]
 
 
 Coordinator = Callable[[Stats], Awaitable[tuple[int, int]]]
