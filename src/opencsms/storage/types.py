@@ -44,6 +44,8 @@ def ensure_utc(value: datetime) -> datetime:
 
 def encode_sqlite_timestamp(value: datetime) -> str:
     """Encode an aware datetime as the fixed-width ISO-8601 UTC text stored in SQLite."""
+    if value.tzinfo is UTC:  # the CSMS's own clock readings: no conversion to check
+        return value.isoformat(timespec="microseconds")
     return ensure_utc(value).isoformat(timespec="microseconds")
 
 

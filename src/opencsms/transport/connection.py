@@ -282,6 +282,10 @@ class StationConnection:
             self._deadline_changed.set()
 
     def _audit_in(self, text: str, events: list[SessionEvent], at: datetime) -> None:
+        if len(events) == 1 and type(events[0]) is IncomingCall:  # the common case, pre-parsed
+            call = events[0].call
+            self._frames.frame(self.station_id, "in", text, 2, call.message_id, call.action, at)
+            return
         message_type, message_id, action = frame_header(text)
         if action is None and message_id is not None:
             # a reply carries no action: take it from the CSMS call it answers
