@@ -140,6 +140,7 @@ class Csms:
             max_frame_size=settings.max_frame_size,
             ping_interval=settings.ping_interval,
             ping_timeout=settings.ping_timeout,
+            close_timeout=settings.close_timeout,
             compression=settings.compression,
             backlog=settings.backlog,
         )

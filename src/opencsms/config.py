@@ -58,6 +58,9 @@ class Settings:
     max_frame_size: int = 1_048_576
     ping_interval: float = 60.0
     ping_timeout: float = 30.0
+    close_timeout: float = 5.0
+    """Seconds to wait for the peer's close frame; a dead link is dropped after ping_interval +
+    ping_timeout + close_timeout."""
     call_timeout: float = 30.0
     heartbeat_interval: int = 300
     boot_retry_interval: int = 60

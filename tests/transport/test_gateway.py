@@ -198,3 +198,37 @@ async def test_frames_over_the_size_limit_close_the_connection(tmp_path: Path) -
                 await station.ws.recv()
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 1009  # message too big
+
+
+async def test_silent_peer_is_dropped_after_ping_timeout(tmp_path: Path) -> None:
+    """A station whose link died without a TCP close is detected by WebSocket ping/pong."""
+    settings = settings_for(tmp_path, ping_interval=0.2, ping_timeout=0.2, close_timeout=0.2)
+    async with running_csms(settings) as csms:
+        await csms.stations.create(StationSpec(id="MUTE"))
+        reader, writer = await asyncio.open_connection("127.0.0.1", csms.ports.ocpp)
+        writer.write(
+            b"GET /ocpp/MUTE HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
+        )
+        assert b"101" in await reader.readline()
+        await reader.readuntil(b"\r\n\r\n")
+        # one masked text frame (RFC 6455 §5.2) carrying a Heartbeat, then read its answer: from
+        # here on the connection is certainly registered
+        payload = b'[2,"hb","Heartbeat",{}]'
+        mask = b"\x01\x02\x03\x04"
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        writer.write(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+        header = await reader.readexactly(2)
+        assert header[0] == 0x81
+        assert b'"hb"' in await reader.readexactly(header[1] & 0x7F)
+        connection = csms.registry.get("MUTE")
+        assert connection is not None
+        async with asyncio.timeout(5):
+            # the peer never answers pings: the server must give up and record the disconnect
+            await connection.finished.wait()
+        writer.close()
+        stored = await csms.storage.stations.get("MUTE")
+        assert stored is not None
+        assert stored.last_disconnected_at is not None
+        assert csms.registry.get("MUTE") is None

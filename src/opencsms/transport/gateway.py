@@ -83,6 +83,7 @@ class StationGateway:
         max_frame_size: int,
         ping_interval: float | None,
         ping_timeout: float | None,
+        close_timeout: float,
         compression: bool,
         backlog: int,
     ) -> None:
@@ -92,6 +93,7 @@ class StationGateway:
         self._max_frame_size = max_frame_size
         self._ping_interval = ping_interval or None
         self._ping_timeout = ping_timeout or None
+        self._close_timeout = close_timeout
         self._compression = "deflate" if compression else None
         self._backlog = backlog
         self._admitted: dict[ServerConnection, Admission] = {}
@@ -110,6 +112,7 @@ class StationGateway:
             max_size=self._max_frame_size,
             ping_interval=self._ping_interval,
             ping_timeout=self._ping_timeout,
+            close_timeout=self._close_timeout,
             server_header="OpenCSMS",
             backlog=self._backlog,
         )
