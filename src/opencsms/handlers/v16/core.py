@@ -12,6 +12,12 @@ from opencsms.handlers.router import CallContext, Payload, reply
 from opencsms.ocpp.types import v16
 
 
+def evse_of(connector_id: int) -> tuple[int, int]:
+    """(EVSE, connector) of a 1.6 connectorId: each 1.6 connector is an EVSE with one connector,
+    and connector 0 is the charge point as a whole (1.6 §3.5; the store's convention)."""
+    return (connector_id, 1) if connector_id > 0 else (0, 0)
+
+
 async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
     """1.6 §4.2: record the charge point's identity and answer with its registration status."""
     request = cast(v16.BootNotificationRequest, payload)
@@ -43,15 +49,15 @@ async def heartbeat(ctx: CallContext, payload: Payload) -> Payload:
 
 
 async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
-    """1.6 §4.9: connector c > 0 is EVSE c connector 1; connector 0 is the charge point itself."""
+    """1.6 §4.9: the status of one connector, or of the charge point (connector 0)."""
     request = cast(v16.StatusNotificationRequest, payload)
-    connector = request["connectorId"]
+    evse_id, connector_id = evse_of(request["connectorId"])
     timestamp = request.get("timestamp")
     await ctx.services.reports.connector_status(
         ConnectorStatus(
             station_id=ctx.station_id,
-            evse_id=connector,
-            connector_id=1 if connector > 0 else 0,
+            evse_id=evse_id,
+            connector_id=connector_id,
             status=request["status"],
             error_code=request["errorCode"],
             info=request.get("info"),
@@ -67,13 +73,13 @@ async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
 async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
     """1.6 §4.7: store every sample before acknowledging (billing data must never be lost)."""
     request = cast(v16.MeterValuesRequest, payload)
-    connector = request["connectorId"]
+    evse_id, connector_id = evse_of(request["connectorId"])
     transaction_id = request.get("transactionId")
     await ctx.services.reports.meter_values(
         meter_value_records(
             station_id=ctx.station_id,
-            evse_id=connector,
-            connector_id=1 if connector > 0 else 0,
+            evse_id=evse_id,
+            connector_id=connector_id,
             transaction_id=str(transaction_id) if transaction_id is not None else None,
             meter_values=request["meterValue"],
             received_at=ctx.received_at,
