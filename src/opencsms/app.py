@@ -252,6 +252,10 @@ class Csms:
             try:
                 if self.registry.detach(connection):
                     log.info("station %s disconnected", connection.station_id)
+                    # the periodic flush only sees live connections: keep this one's last frame
+                    await self.storage.stations.touch_last_seen(
+                        {connection.station_id: connection.state.last_message_at}
+                    )
                     await self.storage.stations.record_disconnected(
                         connection.station_id, self.clock.now()
                     )

@@ -156,6 +156,8 @@ async def test_disconnect_is_recorded(csms: Csms) -> None:
     assert body["connected"] is False
     assert body["last_disconnected_at"] is not None
     assert body["ocpp_version"] == "1.6"
+    # the last frame's time is kept even though the periodic flush never saw this connection
+    assert body["last_seen"] == connection.state.last_message_at.isoformat().replace("+00:00", "Z")
 
 
 @pytest.mark.parametrize(
