@@ -128,3 +128,50 @@ async def test_serve_from_env_and_config_then_sigterm_closes_with_1001(tmp_path:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+@pytest.mark.timeout(60)
+async def test_ctrl_c_to_the_process_group_shuts_down_cleanly(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches every process of the group, the SQLite writer child included;
+    the server must still commit and stop cleanly."""
+    env = {
+        **os.environ,
+        "OPENCSMS_OCPP_PORT": "0",
+        "OPENCSMS_HTTP_PORT": "0",
+        "OPENCSMS_HOST": "127.0.0.1",
+        "OPENCSMS_DB": f"sqlite:///{tmp_path / 'group.db'}",
+        "OPENCSMS_ADMIN_TOKEN": "cli-token",
+        "OPENCSMS_UNKNOWN_STATIONS": "accept",
+    }
+    process = await asyncio.create_subprocess_exec(
+        OPENCSMS,
+        "serve",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    try:
+        match = await _read_until(process.stdout, r"OCPP listening on ws://[\d.]+:(\d+)", seen)
+        async with connect(
+            f"ws://127.0.0.1:{int(match[1])}/ocpp/GRP-1", subprotocols=[Subprotocol("ocpp1.6")]
+        ) as ws:
+            boot = {"chargePointVendor": "V", "chargePointModel": "M"}
+            await ws.send(orjson.dumps([2, "1", "BootNotification", boot]).decode())
+            assert orjson.loads(await ws.recv())[0] == 3
+            os.killpg(process.pid, signal.SIGINT)
+            with pytest.raises(ConnectionClosed):
+                await ws.recv()
+        async with asyncio.timeout(20):
+            code = await process.wait()
+        rest = (await process.stdout.read()).decode()
+        output = "".join(seen) + rest
+        assert code == 0, output
+        assert "died" not in output, output
+        assert "Traceback" not in output, output
+    finally:
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()

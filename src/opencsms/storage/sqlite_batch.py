@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -102,8 +103,8 @@ class SqliteBatchConnection:
             return ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=sqlite_worker.open_connection,
-                initargs=(self._target.database, self._target.uri),
+                initializer=sqlite_worker.init_child,
+                initargs=(self._target.database, self._target.uri, os.getpid()),
             )
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="opencsms-writer")
 

@@ -8,11 +8,22 @@ One connection per interpreter (thread or child process), kept in a module globa
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["Plan", "close_connection", "configure_sqlite_connection", "open_connection", "run_plan"]
+__all__ = [
+    "Plan",
+    "close_connection",
+    "configure_sqlite_connection",
+    "init_child",
+    "open_connection",
+    "run_plan",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another writer's lock before failing (PRAGMA busy_timeout)."""
@@ -23,6 +34,8 @@ _STATEMENT_CACHE = 256
 
 Plan = Sequence[tuple[str, Sequence[tuple[Any, ...]], bool]]
 """A batch: per statement group its driver SQL, its rows in bind order, and whether counted."""
+
+_PARENT_CHECK_SECONDS = 0.5
 
 _conn: sqlite3.Connection | None = None
 
@@ -62,6 +75,28 @@ def open_connection(database: str, uri: bool) -> None:
         conn.close()
         raise
     _conn = conn
+
+
+def init_child(database: str, uri: bool, parent_pid: int) -> None:
+    """Initializer of the writer's child process: survive the parent's signals, die with it.
+
+    A terminal's Ctrl-C (and a service manager's SIGTERM to the control group) reaches every process
+    of the group; the child must not die before its parent has committed the last batch, so it
+    ignores both and is ended by the parent closing it. If the parent itself dies (SIGKILL, crash),
+    nothing would close the child: a watchdog thread notices the re-parenting and exits.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(
+        target=_exit_with_parent, args=(parent_pid,), name="parent-watchdog", daemon=True
+    ).start()
+    open_connection(database, uri)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def close_connection() -> None:
