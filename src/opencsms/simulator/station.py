@@ -1,0 +1,513 @@
+"""A simulated charging station: connection life, boot, heartbeats, connectors and meters.
+
+``async with SimulatedStation(cfg) as st:`` connects and sends its first BootNotification; the
+station then keeps itself connected (reconnecting with back-off, OCPP-J 2.0.1 part 4 §5.3) until
+the block ends. Tests drive it with :meth:`plug_in`, :meth:`unplug`, :meth:`send_meter_values`
+and await its state with :meth:`wait_for`, which is woken on every state change (no polling).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.typing import Subprotocol
+
+from opencsms.clock import Clock, SystemClock
+from opencsms.errors import CallFailedError, CallTimeoutError, ConnectionClosedError
+from opencsms.ocpp.events import IncomingCall
+from opencsms.ocpp.session import Role, RpcSession
+from opencsms.ocpp.version import OcppVersion
+from opencsms.simulator import handlers, messages
+from opencsms.simulator.config import BackOffConfig, StationConfig
+from opencsms.simulator.config_keys import DeviceModel, KeyStore
+from opencsms.simulator.connection import AfterAnswer, Link, Reply, RetryBackOff
+from opencsms.simulator.ev import EvModel, EvseMeter
+
+__all__ = ["QueuedMessage", "ReceivedCall", "SimulatedStation"]
+
+log = logging.getLogger("opencsms.simulator")
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedCall:
+    """A CALL the CSMS sent to this station."""
+
+    action: str
+    payload: dict[str, Any]
+    at: datetime
+
+
+@dataclass(slots=True)
+class QueuedMessage:
+    """A transaction-related message kept until the CSMS acknowledged it (1.6 §4.7 note,
+    2.0.1 E04/J: stored while offline and delivered in order after reconnecting).
+
+    ``delivered`` resolves with the CALLRESULT payload, or with ``None`` when the CSMS refused
+    the message with a CALLERROR (then ``error`` says why; it is not resent).
+    """
+
+    action: str
+    payload: dict[str, Any]
+    delivered: asyncio.Future[dict[str, Any] | None]
+    queued_offline: bool
+    error: CallFailedError | None = None
+
+
+@dataclass(slots=True)
+class _Connector:
+    meter: EvseMeter
+    operative: bool = True
+
+
+class SimulatedStation:
+    """One charging station speaking OCPP-J as a client; see the module docstring."""
+
+    def __init__(
+        self, config: StationConfig, *, clock: Clock | None = None, rng: random.Random | None = None
+    ) -> None:
+        self.config = config
+        self.version = config.version
+        self.clock: Clock = clock or SystemClock()
+        self._rng = rng or random.Random()
+        now = self.clock.monotonic()
+        self._connectors = [_Connector(EvseMeter(evse, now)) for evse in config.evses]
+        self.keys: KeyStore | None = KeyStore(config) if self.version is OcppVersion.V16 else None
+        self.device_model: DeviceModel | None = (
+            None if self.version is OcppVersion.V16 else DeviceModel(config)
+        )
+        self.registration: str | None = None
+        """Status of the last BootNotification answer (``None``: none since power-up/reset)."""
+        self.connected = False
+        self.boot_attempts = 0
+        self.heartbeats_sent = 0
+        self.statuses_sent = 0
+        self.connections = 0
+        self.received: list[ReceivedCall] = []
+        """Every CALL received from the CSMS, in order."""
+        self._station_operative = True
+        self._must_boot = True
+        self._boot_reason = "PowerUp"
+        self._dirty: set[int] = set()
+        self._queue: deque[QueuedMessage] = deque()
+        self._link: Link | None = None
+        self._cond = asyncio.Condition()
+        self._boot_trigger = asyncio.Event()
+        self._heartbeat_changed = asyncio.Event()
+        self._queue_changed = asyncio.Event()
+        self._reboot = False
+        self._exit = contextlib.AsyncExitStack()
+        self._conn_tasks: asyncio.TaskGroup | None = None
+        self._spawned: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> SimulatedStation:
+        tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
+        runner = tasks.create_task(self._run(), name=f"sim-{self.config.id}")
+        self._exit.callback(runner.cancel)
+        try:
+            await self.wait_for(
+                lambda s: s.registration is not None,
+                timeout=self.config.open_timeout + self.config.call_timeout,
+            )
+        except BaseException:
+            await self._exit.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._exit.aclose()
+
+    async def wait_for(
+        self,
+        predicate: Callable[[SimulatedStation], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109 - a test-facing convenience, like Condition.wait_for
+    ) -> None:
+        """Return once ``predicate(self)`` holds; re-checked on every state change.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds.
+        """
+        async with asyncio.timeout(timeout), self._cond:
+            await self._cond.wait_for(lambda: predicate(self))
+
+    async def _changed(self) -> None:
+        async with self._cond:
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def evse_count(self) -> int:
+        """Number of EVSEs (each has one connector)."""
+        return len(self._connectors)
+
+    @property
+    def heartbeat_interval(self) -> int:
+        """The interval in force (1.6 HeartbeatInterval / OCPPCommCtrlr.HeartbeatInterval)."""
+        if self.keys is not None:
+            return int(self.keys.get("HeartbeatInterval"))
+        assert self.device_model is not None
+        return int(self.device_model.get("OCPPCommCtrlr", "HeartbeatInterval"))
+
+    @property
+    def measurands(self) -> tuple[str, ...]:
+        """Sampled measurands (1.6 MeterValuesSampledData, 2.x TxUpdatedMeasurands)."""
+        if self.keys is not None:
+            text = self.keys.get("MeterValuesSampledData")
+        else:
+            assert self.device_model is not None
+            text = self.device_model.get("SampledDataCtrlr", "TxUpdatedMeasurands")
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+
+    @property
+    def unsent_statuses(self) -> int:
+        """Connector status changes not yet reported to the CSMS."""
+        return len(self._dirty)
+
+    @property
+    def queued(self) -> int:
+        """Transaction-related messages not yet acknowledged by the CSMS."""
+        return len(self._queue)
+
+    def status(self, evse: int) -> str:
+        """The connector status as this version spells it (1.6 §7.7 / 2.0.1 ConnectorStatusEnum).
+
+        EVSE 0 is the 1.6 charge point itself. Without transactions (a later part of the
+        simulator), a plugged-in connector is 1.6 ``Preparing`` / 2.x ``Occupied``.
+        """
+        if evse == 0:
+            return "Available" if self._station_operative else "Unavailable"
+        connector = self._connector(evse)
+        if not (connector.operative and self._station_operative):
+            return "Unavailable"
+        if connector.meter.ev is not None:
+            return "Preparing" if self.version is OcppVersion.V16 else "Occupied"
+        return "Available"
+
+    def meter(self, evse: int) -> EvseMeter:
+        """The meter of EVSE ``evse`` (1-based)."""
+        return self._connector(evse).meter
+
+    def _connector(self, evse: int) -> _Connector:
+        if not 1 <= evse <= len(self._connectors):
+            raise ValueError(f"no EVSE {evse}")
+        return self._connectors[evse - 1]
+
+    # ------------------------------------------------------------------ test/driver API
+
+    async def plug_in(self, evse: int, ev: EvModel | None = None) -> None:
+        """Plug an EV into ``evse`` and report the new connector status."""
+        connector = self._connector(evse)
+        connector.meter.plug(ev or EvModel(), self.clock.monotonic())
+        connector.meter.set_enabled(
+            connector.operative and self._station_operative, self.clock.monotonic()
+        )
+        await self.send_statuses([evse])
+
+    async def unplug(self, evse: int) -> None:
+        """Unplug the EV from ``evse`` and report the new connector status."""
+        self._connector(evse).meter.unplug(self.clock.monotonic())
+        await self.send_statuses([evse])
+
+    def set_power_limit(self, evse: int, limit_w: float) -> None:
+        """Limit the power of ``evse`` (what a charging profile will do)."""
+        self._connector(evse).meter.set_limit(limit_w, self.clock.monotonic())
+
+    async def send_meter_values(self, evse: int, context: str = "Sample.Periodic") -> QueuedMessage:
+        """Sample ``evse`` now and queue a MeterValues; sent at once when online and Accepted.
+
+        The returned message's ``delivered`` future resolves when the CSMS acknowledged it,
+        possibly after a reconnect.
+        """
+        sample = self._connector(evse).meter.sample(self.clock.monotonic())
+        payload = messages.meter_values(
+            self.version, evse, sample, self.measurands, self.clock.now(), context=context
+        )
+        message = QueuedMessage(
+            "MeterValues",
+            payload,
+            asyncio.get_running_loop().create_future(),
+            queued_offline=not self._online_and_accepted(),
+        )
+        self._queue.append(message)
+        self._queue_changed.set()
+        await self._changed()
+        return message
+
+    # ------------------------------------------------------------------ used by handlers
+
+    def set_operative(self, evse: int | None, operative: bool) -> list[int]:
+        """ChangeAvailability: ``evse`` None is the whole station; returns the statuses to send."""
+        now = self.clock.monotonic()
+        if evse is None:
+            self._station_operative = operative
+            targets = list(range(1, self.evse_count + 1))
+            report = ([0] if self.version is OcppVersion.V16 else []) + targets
+        else:
+            self._connector(evse).operative = operative
+            targets = report = [evse]
+        for target in targets:
+            connector = self._connector(target)
+            connector.meter.set_enabled(connector.operative and self._station_operative, now)
+        self._dirty.update(report)
+        return report
+
+    def configuration_changed(self, name: str) -> None:
+        """A key/variable was changed by the CSMS; apply what runs on it."""
+        if name in ("HeartbeatInterval", "OCPPCommCtrlr.HeartbeatInterval"):
+            self._heartbeat_changed.set()  # B05/1.6 §9.1.14: the new interval applies at once
+
+    async def send_statuses(self, evses: Iterable[int]) -> None:
+        """Send StatusNotification for each of ``evses`` (0 = 1.6 charge point) if possible.
+
+        While offline or not Accepted the change is remembered and sent after (re)boot.
+        """
+        for evse in evses:
+            self._dirty.add(evse)
+        await self._changed()
+        link = self._link
+        if link is None or not self._online_and_accepted():
+            return
+        for evse in sorted(self._dirty):
+            status = messages.status_notification(
+                self.version, evse, self.status(evse), self.clock.now()
+            )
+            await link.call("StatusNotification", status)
+            self._dirty.discard(evse)
+            self.statuses_sent += 1
+            await self._changed()
+
+    async def send_heartbeat(self) -> None:
+        """Send one Heartbeat now."""
+        link = self._require_link()
+        await link.call("Heartbeat", {})
+        self.heartbeats_sent += 1
+        await self._changed()
+
+    async def send_triggered_meters(self, evses: Iterable[int]) -> None:
+        """TriggerMessage MeterValues: one sample per EVSE with context ``Trigger``."""
+        for evse in evses:
+            await self.send_meter_values(evse, context="Trigger")
+
+    async def boot_now(self) -> None:
+        """TriggerMessage BootNotification: wake a Pending station's boot loop, or boot again."""
+        if self.registration != "Accepted":
+            self._boot_trigger.set()
+            return
+        await self._send_boot(self._require_link())
+
+    async def reboot(self, reason: str) -> None:
+        """Reset: drop the connection and boot again at once with ``reason``."""
+        self._reboot = True
+        self._must_boot = True
+        self._boot_reason = reason
+        await self._require_link().close()
+
+    def _require_link(self) -> Link:
+        if self._link is None or self._link.closed:
+            raise ConnectionClosedError("not connected")
+        return self._link
+
+    def _online_and_accepted(self) -> bool:
+        return self._link is not None and not self._must_boot and self.registration == "Accepted"
+
+    # ------------------------------------------------------------------ connection life
+
+    async def _run(self) -> None:
+        """Connect, behave, and reconnect with back-off (2.0.1 part 4 §5.3) forever."""
+        attempt = 0
+        while True:
+            try:
+                async with connect(
+                    self.config.url,
+                    subprotocols=[Subprotocol(self.version.subprotocol)],
+                    additional_headers=self.config.auth_headers(),
+                    open_timeout=self.config.open_timeout,
+                ) as ws:
+                    attempt = 0
+                    if ws.subprotocol != self.version.subprotocol:
+                        log.warning("%s: CSMS did not accept %s", self.config.id, ws.subprotocol)
+                    else:
+                        await self._online(Link(ws, self._new_session()))
+            except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+                log.info("%s: connection failed: %s", self.config.id, exc)
+            self._link = None
+            self.connected = False
+            await self._changed()
+            if self._reboot:
+                self._reboot = False
+                continue
+            await asyncio.sleep(RetryBackOff(self._backoff(), self._rng).delay(attempt))
+            attempt += 1
+
+    def _new_session(self) -> RpcSession:
+        return RpcSession(
+            self.version,
+            role=Role.STATION,
+            call_timeout=self.config.call_timeout,
+            validate_outgoing_results=True,  # our answers must be schema-valid: check them
+        )
+
+    def _backoff(self) -> BackOffConfig:
+        """The back-off in force: 2.x reads OCPPCommCtrlr.RetryBackOff*, which the CSMS may set."""
+        configured = self.config.backoff
+        model = self.device_model
+        if model is None:
+            return configured
+
+        def pick(name: str, value: float) -> float:
+            current = int(model.get("OCPPCommCtrlr", name))
+            # Keep the configured (possibly fractional) value until the CSMS changes it.
+            return value if current == -(-value // 1) else float(current)
+
+        return BackOffConfig(
+            wait_minimum=pick("RetryBackOffWaitMinimum", configured.wait_minimum),
+            random_range=pick("RetryBackOffRandomRange", configured.random_range),
+            repeat_times=int(model.get("OCPPCommCtrlr", "RetryBackOffRepeatTimes")),
+        )
+
+    async def _online(self, link: Link) -> None:
+        self._link = link
+        self.connected = True
+        self.connections += 1
+        await self._changed()
+        async with asyncio.TaskGroup() as tasks:
+            self._conn_tasks = tasks
+            self._spawn(self._behave)
+            try:
+                await link.run(self._handle, self._spawn)
+            finally:
+                self._conn_tasks = None
+                for task in list(self._spawned):
+                    task.cancel()
+
+    def _spawn(self, work: AfterAnswer) -> None:
+        """Run ``work`` in this connection's task group; it ends with the connection."""
+        if self._conn_tasks is None:
+            return
+        task = self._conn_tasks.create_task(self._guard(work()))
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+
+    async def _guard(self, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except CallFailedError as exc:  # mostly: the connection closed under us
+            log.info("%s: %s", self.config.id, exc)
+        except Exception:
+            log.exception("%s: simulator task failed", self.config.id)
+
+    async def _handle(self, incoming: IncomingCall) -> Reply:
+        call = incoming.call
+        self.received.append(ReceivedCall(call.action, call.payload, self.clock.now()))
+        await self._changed()
+        if self.registration == "Rejected":
+            # 1.6 §4.2: a rejected charge point does not respond to Central System requests.
+            return Reply(ignore=True)
+        return handlers.handle(self, call.action, call.payload)
+
+    async def _behave(self) -> None:
+        """After connecting: boot if needed (B01), statuses, then heartbeats and the queue."""
+        link = self._require_link()
+        if self._must_boot or self.registration != "Accepted":
+            await self._boot_until_accepted(link)
+        # OCPP-J 2.0.1 §5.3: no new BootNotification on a mere reconnect.
+        await self.send_statuses(())
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._heartbeats(link))
+            tasks.create_task(self._deliver_queue(link))
+
+    async def _boot_until_accepted(self, link: Link) -> None:
+        """1.6 §4.2 / B01-B03: boot; on Pending/Rejected retry after ``interval``, sending
+        nothing else meanwhile; a TriggerMessage BootNotification retries at once (B02)."""
+        while True:
+            self._boot_trigger.clear()
+            try:
+                answer = await self._send_boot(link)
+            except (CallTimeoutError, ConnectionClosedError):
+                raise
+            except CallFailedError:  # CALLERROR or invalid answer: try again later
+                answer = {"status": "", "interval": 0}
+            if answer["status"] == "Accepted":
+                return
+            wait = answer["interval"] or self.config.boot_retry_interval
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._boot_trigger.wait()
+
+    async def _send_boot(self, link: Link) -> dict[str, Any]:
+        self.boot_attempts += 1
+        payload = messages.boot_notification(self.config, self._boot_reason)
+        answer = await link.call("BootNotification", payload)
+        status = answer["status"]
+        if status == "Accepted":
+            if self._must_boot:  # B01 / 1.6 §4.2: every connector's status after a boot
+                first = 0 if self.version is OcppVersion.V16 else 1
+                self._dirty.update(range(first, self.evse_count + 1))
+            self._must_boot = False
+            self._boot_reason = "PowerUp"
+            if answer["interval"] > 0:  # 1.6 §4.2, B01: adopt the CSMS's interval
+                self._set_heartbeat_interval(answer["interval"])
+        self.registration = status
+        await self._changed()
+        return answer
+
+    def _set_heartbeat_interval(self, seconds: int) -> None:
+        if self.keys is not None:
+            self.keys.set("HeartbeatInterval", str(seconds))
+        else:
+            assert self.device_model is not None
+            self.device_model.set("OCPPCommCtrlr", "HeartbeatInterval", str(seconds))
+        self._heartbeat_changed.set()
+
+    async def _heartbeats(self, link: Link) -> None:
+        """1.6 §4.6 / G02: a Heartbeat every interval; 0 disables them; changes apply at once."""
+        while True:
+            self._heartbeat_changed.clear()
+            interval = self.heartbeat_interval
+            try:
+                async with asyncio.timeout(interval if interval > 0 else None):
+                    await self._heartbeat_changed.wait()
+                continue
+            except TimeoutError:
+                pass
+            await link.call("Heartbeat", {})
+            self.heartbeats_sent += 1
+            await self._changed()
+
+    async def _deliver_queue(self, link: Link) -> None:
+        """Deliver queued transaction messages strictly in order, each until acknowledged."""
+        while True:
+            self._queue_changed.clear()
+            while self._queue:
+                message = self._queue[0]
+                try:
+                    answer: dict[str, Any] | None = await link.call(message.action, message.payload)
+                except CallTimeoutError:
+                    continue  # unacknowledged: send the same message again
+                except ConnectionClosedError:
+                    raise  # stays queued for the next connection
+                except CallFailedError as exc:  # refused by the CSMS: resending will not help
+                    message.error = exc
+                    answer = None
+                self._queue.popleft()
+                if not message.delivered.done():
+                    message.delivered.set_result(answer)
+                await self._changed()
+            await self._queue_changed.wait()
