@@ -11,14 +11,18 @@ import asyncio
 import logging
 import secrets
 import signal
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 import opencsms
 from opencsms.config import ConfigError, Settings, UnknownStationPolicy, load_settings_file
 from opencsms.runtime import tune_garbage_collector
+
+if TYPE_CHECKING:
+    from opencsms.simulator.fleet import FleetSpec
 
 app = typer.Typer(help="OpenCSMS: a Charging Station Management System for OCPP-J 1.6, 2.0.1, 2.1.")
 log = logging.getLogger("opencsms")
@@ -125,6 +129,63 @@ async def _serve(settings: Settings, *, demo: bool) -> None:
 
 
 @app.command()
+def simulate(
+    url: Annotated[
+        str, typer.Option(help="The CSMS's OCPP-J endpoint, e.g. ws://127.0.0.1:9000/ocpp")
+    ],
+    stations: Annotated[int, typer.Option(min=1, help="How many stations")] = 10,
+    version: Annotated[str, typer.Option(help="OCPP version: 1.6, 2.0.1 or 2.1")] = "2.0.1",
+    prefix: Annotated[
+        str, typer.Option(help="Station ids are PREFIX0001, PREFIX0002, ...")
+    ] = "SIM-",
+    evses: Annotated[int, typer.Option(min=1, help="EVSEs (one connector each) per station")] = 2,
+    password: Annotated[
+        str | None, typer.Option(help="Security profile 1 password for every station")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds (default: Ctrl-C)")
+    ] = None,
+    live: Annotated[
+        bool | None, typer.Option(help="Live table (default: when stdout is a terminal)")
+    ] = None,
+) -> None:
+    """Run simulated charging stations against a CSMS (this one or any other)."""
+    from opencsms.ocpp.version import OcppVersion
+    from opencsms.simulator.fleet import FleetSpec
+
+    _configure_logging("WARNING" if live else "INFO")
+    try:
+        ocpp_version = OcppVersion(version)
+    except ValueError:
+        raise typer.BadParameter("must be 1.6, 2.0.1 or 2.1", param_hint="--version") from None
+    spec = FleetSpec(
+        url=url.rstrip("/"),
+        count=stations,
+        version=ocpp_version,
+        prefix=prefix,
+        evses=evses,
+        password=password,
+        duration=duration,
+    )
+    _run(_simulate(spec, live))
+
+
+async def _simulate(spec: FleetSpec, live: bool | None) -> None:
+    from opencsms.simulator.fleet import run_fleet
+
+    fleet = asyncio.create_task(run_fleet(spec, live=live))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, fleet.cancel)
+    try:
+        report = await fleet
+    except asyncio.CancelledError:
+        typer.echo("simulator stopped before every station was up")
+        return
+    typer.echo(f"simulated fleet: {report.summary()}")
+
+
+@app.command()
 def migrate(
     db: Annotated[
         str, typer.Option(envvar=_env("DB"), help="Database URL")
@@ -138,13 +199,13 @@ def migrate(
     typer.echo("database is up to date")
 
 
-def _run(coro: object) -> None:
+def _run(coro: Coroutine[Any, Any, None]) -> None:
     try:
         import uvloop
-
-        uvloop.run(coro)  # type: ignore[arg-type]
     except ImportError:  # pragma: no cover - uvloop is absent on Windows
-        asyncio.run(coro)  # type: ignore[arg-type]
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
 
 
 def _configure_logging(level: str) -> None:
