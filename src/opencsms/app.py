@@ -4,7 +4,8 @@
 the provisioning file, starts the station gateway, the operator API and the background jobs, all
 owned by one ``TaskGroup``. Leaving the block shuts down in the order that loses nothing: stop
 accepting stations, let every connection finish storing and answering the CALL it is handling,
-close them with 1001, stop the API, flush the last-seen times and the audit queue, close the store.
+close them with 1001 (each writes its last-seen time), stop the API, flush the audit queue, close
+the store.
 """
 
 from __future__ import annotations
@@ -125,7 +126,6 @@ class Csms:
         )
         self._tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
         self._exit.callback(self._cancel_jobs)
-        self._exit.push_async_callback(self._flush_last_seen)
         self._start_background_jobs(self._tasks)
 
         api = ApiServer(self)

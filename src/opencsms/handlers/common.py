@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 
-from opencsms.clock import utc_iso
 from opencsms.domain.model import MeterValueRecord
 
 
@@ -18,10 +17,6 @@ def parse_timestamp(value: str) -> datetime:
     if moment.tzinfo is None:  # only reachable in tolerant mode before normalisation; assume UTC
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
-
-
-def render_time(moment: datetime) -> str:
-    return utc_iso(moment)
 
 
 def meter_value_records(

@@ -42,9 +42,6 @@ class ConnectionRegistry(Generic[C]):
     def get(self, station_id: str) -> C | None:
         return self._by_id.get(station_id)
 
-    def is_current(self, connection: C) -> bool:
-        return self._by_id.get(connection.station_id) is connection
-
     def __len__(self) -> int:
         return len(self._by_id)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import cast
 
+from opencsms.clock import utc_iso
 from opencsms.domain.model import BootInfo, ConnectorStatus
-from opencsms.handlers.common import meter_value_records, parse_timestamp, render_time
+from opencsms.handlers.common import meter_value_records, parse_timestamp
 from opencsms.handlers.router import CallContext, Payload, reply
 from opencsms.ocpp.types import v16
 
@@ -36,7 +37,7 @@ async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
     ctx.state.registration = decision.status.value
     response: v16.BootNotificationResponse = {
         "status": decision.status.value,
-        "currentTime": render_time(decision.current_time),
+        "currentTime": utc_iso(decision.current_time),
         "interval": decision.interval,
     }
     return reply(response)
@@ -44,7 +45,7 @@ async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
 
 async def heartbeat(ctx: CallContext, payload: Payload) -> Payload:
     """1.6 §4.6: the CSMS's current time, UTC."""
-    response: v16.HeartbeatResponse = {"currentTime": render_time(ctx.services.clock.now())}
+    response: v16.HeartbeatResponse = {"currentTime": utc_iso(ctx.services.clock.now())}
     return reply(response)
 
 

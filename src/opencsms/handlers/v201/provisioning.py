@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import cast
 
+from opencsms.clock import utc_iso
 from opencsms.domain.model import BootInfo, ConnectorStatus
-from opencsms.handlers.common import parse_timestamp, render_time
+from opencsms.handlers.common import parse_timestamp
 from opencsms.handlers.router import CallContext, Payload, reply
 from opencsms.ocpp.types import v201
 
@@ -27,7 +28,7 @@ async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
     decision = await ctx.services.provisioning.boot(ctx.station_id, info, ctx.version.value)
     ctx.state.registration = decision.status.value
     response: v201.BootNotificationResponse = {
-        "currentTime": render_time(decision.current_time),
+        "currentTime": utc_iso(decision.current_time),
         "interval": decision.interval,
         "status": decision.status.value,
     }
@@ -36,7 +37,7 @@ async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
 
 async def heartbeat(ctx: CallContext, payload: Payload) -> Payload:
     """G02: the CSMS's current time, UTC."""
-    response: v201.HeartbeatResponse = {"currentTime": render_time(ctx.services.clock.now())}
+    response: v201.HeartbeatResponse = {"currentTime": utc_iso(ctx.services.clock.now())}
     return reply(response)
 
 
