@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from opencsms.domain.model import RegistrationStatus, Strictness
 
@@ -68,7 +68,7 @@ class Settings:
     compression: bool = True
     backlog: int = 8192
     admin_token: str | None = None
-    sqlite_writer: str = "process"
+    sqlite_writer: Literal["process", "thread"] = "process"
     """Where SQLite commits run: ``process`` (a child process: uses a second core) or ``thread``."""
     validate_outgoing: bool = False
     """Check the CSMS's own CALLRESULTs against the schemas too (on in tests; costs a check)."""
