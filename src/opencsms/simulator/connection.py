@@ -12,7 +12,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -28,7 +28,10 @@ from opencsms.ocpp.frames import Call
 from opencsms.ocpp.session import RpcSession
 from opencsms.simulator.config import BackOffConfig
 
-__all__ = ["AfterAnswer", "Link", "Reply", "RetryBackOff"]
+if TYPE_CHECKING:
+    from opencsms.simulator.station import SimulatedStation
+
+__all__ = ["AfterAnswer", "HandlerFn", "Link", "Payload", "Reply", "RetryBackOff"]
 
 log = logging.getLogger("opencsms.simulator")
 
@@ -48,6 +51,12 @@ class Reply:
     error: RpcError | None = None
     after: AfterAnswer | None = None
     ignore: bool = False
+
+
+Payload = dict[str, Any]
+
+HandlerFn = Callable[["SimulatedStation", Payload], Reply]
+"""Answers one CSMS CALL from the station's state; feature modules export tables of these."""
 
 
 class RetryBackOff:

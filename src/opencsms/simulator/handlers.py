@@ -8,20 +8,17 @@ answer is on the wire (1.6 §5.17, 2.0.1 F06.FR.04: answer first, then send).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from opencsms.errors import NotSupportedError
 from opencsms.ocpp.version import OcppVersion
-from opencsms.simulator.connection import Reply
+from opencsms.simulator import certificates, charging, maintenance, sessions
+from opencsms.simulator.connection import HandlerFn, Payload, Reply
 
 if TYPE_CHECKING:
     from opencsms.simulator.station import SimulatedStation
 
 __all__ = ["ROUTES", "handle"]
-
-Payload = dict[str, Any]
-HandlerFn = Callable[["SimulatedStation", Payload], Reply]
 
 
 def handle(station: SimulatedStation, action: str, payload: Payload) -> Reply:
@@ -61,6 +58,16 @@ def reset(station: SimulatedStation, payload: Payload) -> Reply:
 
 def trigger_message_16(station: SimulatedStation, payload: Payload) -> Reply:
     """1.6 §5.17: Accepted, then the requested message; unknown connector → Rejected."""
+    requested = payload["requestedMessage"]
+    connector = payload.get("connectorId")
+    if connector is not None and not 0 <= connector <= station.evse_count:
+        return Reply({"status": "Rejected"})
+    return _trigger(station, requested, connector, include_station=True)
+
+
+def extended_trigger_message(station: SimulatedStation, payload: Payload) -> Reply:
+    """1.6 security whitepaper §7.x ExtendedTriggerMessage: TriggerMessage plus the security
+    messages (SignChargePointCertificate, LogStatusNotification, FirmwareStatusNotification)."""
     requested = payload["requestedMessage"]
     connector = payload.get("connectorId")
     if connector is not None and not 0 <= connector <= station.evse_count:
@@ -193,8 +200,14 @@ def _trigger(
     if requested == "MeterValues":
         meters = list(range(1, station.evse_count + 1)) if not evse else [evse]
         return Reply({"status": "Accepted"}, after=lambda: station.send_triggered_meters(meters))
+    for feature in (station.sessions, station.maintenance, station.certificates):
+        follow_up = feature.trigger(requested)
+        if follow_up is not None:
+            return Reply({"status": "Accepted"}, after=follow_up)
     return Reply({"status": "NotImplemented"})
 
+
+_FEATURES = (sessions, charging, maintenance, certificates)
 
 ROUTES: dict[OcppVersion, dict[str, HandlerFn]] = {
     OcppVersion.V16: {
@@ -202,10 +215,12 @@ ROUTES: dict[OcppVersion, dict[str, HandlerFn]] = {
         "ChangeConfiguration": change_configuration,
         "ClearCache": clear_cache,
         "DataTransfer": data_transfer,
+        "ExtendedTriggerMessage": extended_trigger_message,
         "GetConfiguration": get_configuration,
         "Reset": reset,
         "TriggerMessage": trigger_message_16,
-    },
+    }
+    | {k: v for f in _FEATURES for k, v in f.ROUTES_16.items()},
     OcppVersion.V201: {
         "ChangeAvailability": change_availability_2,
         "ClearCache": clear_cache,
@@ -214,6 +229,10 @@ ROUTES: dict[OcppVersion, dict[str, HandlerFn]] = {
         "Reset": reset,
         "SetVariables": set_variables,
         "TriggerMessage": trigger_message_2,
-    },
+    }
+    | {k: v for f in _FEATURES for k, v in f.ROUTES_2.items()},
 }
-"""Route tables; 2.1 uses the 2.0.1 table (the messages handled here did not change shape)."""
+"""Route tables; 2.1 uses the 2.0.1 table (the messages handled here did not change shape).
+
+Feature modules (sessions, charging, maintenance, certificates) export ``ROUTES_16`` and
+``ROUTES_2`` of their own, merged here."""

@@ -34,14 +34,19 @@ _UNITS = {
 }
 
 
-def boot_notification(config: StationConfig, reason: str = "PowerUp") -> dict[str, Any]:
-    """BootNotification request (1.6 §6.2; 2.0.1 B01 — ``reason`` is a BootReasonEnumType)."""
+def boot_notification(
+    config: StationConfig, reason: str = "PowerUp", firmware_version: str | None = None
+) -> dict[str, Any]:
+    """BootNotification request (1.6 §6.2; 2.0.1 B01 — ``reason`` is a BootReasonEnumType).
+
+    ``firmware_version`` is the one running now (default: the configured one)."""
+    firmware = firmware_version or config.firmware_version
     if config.version is OcppVersion.V16:
         return {
             "chargePointVendor": config.vendor,
             "chargePointModel": config.model,
             "chargePointSerialNumber": config.serial_number,
-            "firmwareVersion": config.firmware_version,
+            "firmwareVersion": firmware,
         }
     return {
         "reason": reason,
@@ -49,7 +54,7 @@ def boot_notification(config: StationConfig, reason: str = "PowerUp") -> dict[st
             "vendorName": config.vendor,
             "model": config.model,
             "serialNumber": config.serial_number,
-            "firmwareVersion": config.firmware_version,
+            "firmwareVersion": firmware,
         },
     }
 

@@ -29,10 +29,14 @@ from opencsms.ocpp.events import IncomingCall
 from opencsms.ocpp.session import Role, RpcSession
 from opencsms.ocpp.version import OcppVersion
 from opencsms.simulator import handlers, messages
+from opencsms.simulator.certificates import CertificateStore
+from opencsms.simulator.charging import ChargingProfiles
 from opencsms.simulator.config import BackOffConfig, StationConfig
 from opencsms.simulator.config_keys import DeviceModel, KeyStore
 from opencsms.simulator.connection import AfterAnswer, Link, Reply, RetryBackOff
 from opencsms.simulator.ev import EvModel, EvseMeter
+from opencsms.simulator.maintenance import Maintenance
+from opencsms.simulator.sessions import Sessions
 
 __all__ = ["QueuedMessage", "ReceivedCall", "SimulatedStation"]
 
@@ -86,6 +90,12 @@ class SimulatedStation:
         self.device_model: DeviceModel | None = (
             None if self.version is OcppVersion.V16 else DeviceModel(config)
         )
+        self.firmware_version = config.firmware_version
+        """Reported in BootNotification; a firmware update installs a new one."""
+        self.sessions = Sessions(self)
+        self.charging = ChargingProfiles(self)
+        self.maintenance = Maintenance(self)
+        self.certificates = CertificateStore(self)
         self.registration: str | None = None
         """Status of the last BootNotification answer (``None``: none since power-up/reset)."""
         self.connected = False
@@ -239,8 +249,21 @@ class SimulatedStation:
         payload = messages.meter_values(
             self.version, evse, sample, self.measurands, self.clock.now(), context=context
         )
+        return await self.enqueue("MeterValues", payload)
+
+    # ------------------------------------------------------------ used by handlers and features
+
+    async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a CALL now and return the CSMS's answer (not queued: for status reports and
+        the like). Raises ``ConnectionClosedError`` when offline, ``CallFailedError`` on a
+        CALLERROR or timeout."""
+        link = self._require_link()
+        return await link.call(action, payload)
+
+    async def enqueue(self, action: str, payload: dict[str, Any]) -> QueuedMessage:
+        """Queue a transaction-related message: delivered in order, also after a reconnect."""
         message = QueuedMessage(
-            "MeterValues",
+            action,
             payload,
             asyncio.get_running_loop().create_future(),
             queued_offline=not self._online_and_accepted(),
@@ -250,7 +273,13 @@ class SimulatedStation:
         await self._changed()
         return message
 
-    # ------------------------------------------------------------------ used by handlers
+    def spawn(self, work: AfterAnswer) -> None:
+        """Run ``work`` as a task of the current connection (it ends with the connection)."""
+        self._spawn(work)
+
+    async def notify_changed(self) -> None:
+        """Wake :meth:`wait_for` callers after a feature changed station state."""
+        await self._changed()
 
     def set_operative(self, evse: int | None, operative: bool) -> list[int]:
         """ChangeAvailability: ``evse`` None is the whole station; returns the statuses to send."""
@@ -453,7 +482,7 @@ class SimulatedStation:
 
     async def _send_boot(self, link: Link) -> dict[str, Any]:
         self.boot_attempts += 1
-        payload = messages.boot_notification(self.config, self._boot_reason)
+        payload = messages.boot_notification(self.config, self._boot_reason, self.firmware_version)
         answer = await link.call("BootNotification", payload)
         status = answer["status"]
         if status == "Accepted":
