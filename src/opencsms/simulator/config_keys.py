@@ -72,6 +72,19 @@ class KeyStore:
             "GetConfigurationMaxKeys": ConfigKey("50", readonly=True),
         }
 
+    def add(self, name: str, key: ConfigKey) -> None:
+        """Register a key a feature module runs on (e.g. ChargeProfileMaxStackLevel).
+
+        A feature adds its name to SupportedFeatureProfiles separately, with :meth:`add_profile`.
+        """
+        self._keys[name] = key
+
+    def add_profile(self, profile: str) -> None:
+        """Announce a 1.6 feature profile (§9.1.28 SupportedFeatureProfiles) this station runs."""
+        profiles = self._keys["SupportedFeatureProfiles"].value.split(",")
+        if profile not in profiles:
+            self._keys["SupportedFeatureProfiles"].value = ",".join([*profiles, profile])
+
     def get(self, name: str) -> str:
         """The value of a known key (KeyError otherwise)."""
         return self._keys[name].value
@@ -155,6 +168,10 @@ class DeviceModel:
             "DeviceDataCtrlr": {"ItemsPerMessage": Variable("50", "ReadOnly")},
             "ChargingStation": {"Model": Variable(config.model, "ReadOnly")},
         }
+
+    def add(self, component: str, variable: str, value: Variable) -> None:
+        """Register a variable a feature module runs on (e.g. SmartChargingCtrlr.Enabled)."""
+        self._components.setdefault(component, {})[variable] = value
 
     def get(self, component: str, variable: str) -> str:
         """A known variable's Actual value (KeyError otherwise)."""
