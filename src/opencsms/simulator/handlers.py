@@ -37,20 +37,45 @@ def handle(station: SimulatedStation, action: str, payload: Payload) -> Reply:
 # ------------------------------------------------------------------------- shared
 
 
-def clear_cache(station: SimulatedStation, payload: Payload) -> Reply:
-    """1.6 §5.4 / 2.0.1 C11: the simulated authorization cache is always empty → Accepted."""
-    return Reply({"status": "Accepted"})
-
-
 def data_transfer(station: SimulatedStation, payload: Payload) -> Reply:
     """1.6 §5.6 / 2.0.1 P01: no vendor extensions are implemented (UnknownVendorId)."""
     return Reply({"status": "UnknownVendorId"})
 
 
 def reset(station: SimulatedStation, payload: Payload) -> Reply:
-    """1.6 §5.14 / 2.0.1 B11-B12: accept, then drop the connection and boot again."""
-    reason = "RemoteReset"
-    return Reply({"status": "Accepted"}, after=lambda: station.reboot(reason))
+    """1.6 §5.14 / 2.0.1 B11-B12: accept, end open transactions, drop the connection, boot again.
+
+    1.6 stops transactions with reason HardReset/SoftReset. 2.x ``Immediate`` ends them with
+    ImmediateReset; ``OnIdle`` while a transaction runs answers Scheduled and resets once the
+    last one ended (B12.FR.01).
+    """
+    kind = payload["type"]
+    busy = any(station.transaction(e) for e in range(1, station.evse_count + 1))
+    if station.version is OcppVersion.V16:
+        reason = f"{kind}Reset"  # HardReset / SoftReset
+
+        async def reboot_16() -> None:
+            await station.sessions.stop_all(reason)
+            await station.reboot("RemoteReset")
+
+        return Reply({"status": "Accepted"}, after=reboot_16)
+    if kind == "OnIdle" and busy:
+
+        async def when_idle() -> None:
+            await station.wait_for(
+                lambda s: not any(s.transaction(e) for e in range(1, s.evse_count + 1)),
+                timeout=None,
+            )
+            await station.reboot("ScheduledReset")
+
+        station.spawn_background(when_idle)
+        return Reply({"status": "Scheduled"})
+
+    async def reboot_2() -> None:
+        await station.sessions.stop_all("HardReset")  # → ImmediateReset / ResetCommand
+        await station.reboot("RemoteReset")
+
+    return Reply({"status": "Accepted"}, after=reboot_2)
 
 
 # ------------------------------------------------------------------------- 1.6
@@ -213,7 +238,6 @@ ROUTES: dict[OcppVersion, dict[str, HandlerFn]] = {
     OcppVersion.V16: {
         "ChangeAvailability": change_availability_16,
         "ChangeConfiguration": change_configuration,
-        "ClearCache": clear_cache,
         "DataTransfer": data_transfer,
         "ExtendedTriggerMessage": extended_trigger_message,
         "GetConfiguration": get_configuration,
@@ -223,7 +247,6 @@ ROUTES: dict[OcppVersion, dict[str, HandlerFn]] = {
     | {k: v for f in _FEATURES for k, v in f.ROUTES_16.items()},
     OcppVersion.V201: {
         "ChangeAvailability": change_availability_2,
-        "ClearCache": clear_cache,
         "DataTransfer": data_transfer,
         "GetVariables": get_variables,
         "Reset": reset,

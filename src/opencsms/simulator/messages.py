@@ -19,7 +19,11 @@ __all__ = [
     "PHASES",
     "boot_notification",
     "meter_values",
+    "sampled_values",
+    "start_transaction_16",
     "status_notification",
+    "stop_transaction_16",
+    "transaction_event",
 ]
 
 PHASES = ("L1", "L2", "L3")
@@ -60,7 +64,11 @@ def boot_notification(
 
 
 def status_notification(
-    version: OcppVersion, evse_id: int, status: str, now: datetime
+    version: OcppVersion,
+    evse_id: int,
+    status: str,
+    now: datetime,
+    error_code: str = "NoError",
 ) -> dict[str, Any]:
     """StatusNotification for EVSE ``evse_id``'s single connector.
 
@@ -70,7 +78,7 @@ def status_notification(
     if version is OcppVersion.V16:
         return {
             "connectorId": evse_id,
-            "errorCode": "NoError",
+            "errorCode": error_code,
             "status": status,
             "timestamp": utc_iso(now),
         }
@@ -90,20 +98,121 @@ def meter_values(
     now: datetime,
     *,
     context: str = "Sample.Periodic",
+    transaction_id: int | None = None,
 ) -> dict[str, Any]:
     """MeterValues with one meterValue holding the configured ``measurands``.
 
-    1.6 §4.7 (values are strings) and 2.0.1 J01 (values are numbers, units in
-    ``unitOfMeasure``). Current is reported per phase and voltage per phase-to-neutral, as
-    real AC meters do; SoC (location EV) only while an EV is plugged in.
+    1.6 §4.7 (values are strings; ``transactionId`` while a transaction runs) and 2.0.1 J01
+    (values are numbers, units in ``unitOfMeasure``; inside a transaction 2.0.1 uses
+    TransactionEvent instead, see :func:`transaction_event`).
+    """
+    meter_value = {
+        "timestamp": utc_iso(now),
+        "sampledValue": sampled_values(version, sample, measurands, context),
+    }
+    if version is OcppVersion.V16:
+        payload: dict[str, Any] = {"connectorId": evse_id, "meterValue": [meter_value]}
+        if transaction_id is not None:
+            payload["transactionId"] = transaction_id
+        return payload
+    return {"evseId": evse_id, "meterValue": [meter_value]}
+
+
+def sampled_values(
+    version: OcppVersion, sample: MeterSample, measurands: tuple[str, ...], context: str
+) -> list[dict[str, Any]]:
+    """The sampledValue list of one meterValue.
+
+    Current is reported per phase and voltage per phase-to-neutral, as real AC meters do; SoC
+    (location EV) only while an EV is plugged in.
     """
     sampled = [_sampled_value(version, value, context) for value in _values(sample, measurands)]
     if not sampled:  # schema needs ≥ 1 sampled value; the register is always there
         sampled = [_sampled_value(version, _register(sample), context)]
-    meter_value = {"timestamp": utc_iso(now), "sampledValue": sampled}
-    if version is OcppVersion.V16:
-        return {"connectorId": evse_id, "meterValue": [meter_value]}
-    return {"evseId": evse_id, "meterValue": [meter_value]}
+    return sampled
+
+
+def start_transaction_16(
+    connector_id: int,
+    id_tag: str,
+    meter_start_wh: float,
+    now: datetime,
+    reservation_id: int | None = None,
+) -> dict[str, Any]:
+    """1.6 StartTransaction (§4.8); meterStart is an integer Wh register reading."""
+    payload: dict[str, Any] = {
+        "connectorId": connector_id,
+        "idTag": id_tag,
+        "meterStart": int(meter_start_wh),
+        "timestamp": utc_iso(now),
+    }
+    if reservation_id is not None:
+        payload["reservationId"] = reservation_id
+    return payload
+
+
+def stop_transaction_16(
+    transaction_id: int,
+    id_tag: str | None,
+    meter_stop_wh: float,
+    now: datetime,
+    reason: str,
+) -> dict[str, Any]:
+    """1.6 StopTransaction (§4.10); ``idTag`` only when a token stopped it."""
+    payload: dict[str, Any] = {
+        "transactionId": transaction_id,
+        "meterStop": int(meter_stop_wh),
+        "timestamp": utc_iso(now),
+        "reason": reason,
+    }
+    if id_tag is not None:
+        payload["idTag"] = id_tag
+    return payload
+
+
+def transaction_event(
+    event_type: str,
+    *,
+    transaction_id: str,
+    seq_no: int,
+    trigger_reason: str,
+    charging_state: str,
+    evse_id: int,
+    now: datetime,
+    meter_values: list[dict[str, Any]] | None = None,
+    id_token: dict[str, Any] | None = None,
+    stopped_reason: str | None = None,
+    remote_start_id: int | None = None,
+    reservation_id: int | None = None,
+    offline: bool = False,
+) -> dict[str, Any]:
+    """2.0.1 TransactionEvent (E01-E15): Started / Updated / Ended with seqNo and triggerReason.
+
+    ``evse`` is sent with every event; the spec requires it only on the first event of an EVSE
+    but allows it always, and a CSMS that lost the Started event can still place the session.
+    """
+    info: dict[str, Any] = {"transactionId": transaction_id, "chargingState": charging_state}
+    if stopped_reason is not None:
+        info["stoppedReason"] = stopped_reason
+    if remote_start_id is not None:
+        info["remoteStartId"] = remote_start_id
+    payload: dict[str, Any] = {
+        "eventType": event_type,
+        "timestamp": utc_iso(now),
+        "triggerReason": trigger_reason,
+        "seqNo": seq_no,
+        "transactionInfo": info,
+        "evse": {"id": evse_id, "connectorId": 1},
+    }
+    if offline:
+        payload["offline"] = True
+    if id_token is not None:
+        payload["idToken"] = id_token
+    if meter_values:
+        payload["meterValue"] = meter_values
+    if reservation_id is not None:
+        payload["reservationId"] = reservation_id
+    return payload
 
 
 def _register(sample: MeterSample) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from opencsms.ocpp.events import IncomingCall
 from opencsms.ocpp.session import Role, RpcSession
 from opencsms.ocpp.version import OcppVersion
 from opencsms.simulator import handlers, messages
+from opencsms.simulator.authorization import AuthEntry
 from opencsms.simulator.certificates import CertificateStore
 from opencsms.simulator.charging import ChargingProfiles
 from opencsms.simulator.config import BackOffConfig, StationConfig
@@ -36,7 +37,7 @@ from opencsms.simulator.config_keys import DeviceModel, KeyStore
 from opencsms.simulator.connection import AfterAnswer, Link, Reply, RetryBackOff
 from opencsms.simulator.ev import EvModel, EvseMeter
 from opencsms.simulator.maintenance import Maintenance
-from opencsms.simulator.sessions import Sessions
+from opencsms.simulator.sessions import Sessions, Transaction
 
 __all__ = ["QueuedMessage", "ReceivedCall", "SimulatedStation"]
 
@@ -66,6 +67,10 @@ class QueuedMessage:
     delivered: asyncio.Future[dict[str, Any] | None]
     queued_offline: bool
     error: CallFailedError | None = None
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """Completes the payload just before it is sent (a 1.6 transactionId learnt meanwhile)."""
+    on_answer: Callable[[dict[str, Any] | None], None] | None = None
+    """Called with the answer (None: refused) before ``delivered`` resolves."""
 
 
 @dataclass(slots=True)
@@ -119,6 +124,9 @@ class SimulatedStation:
         self._exit = contextlib.AsyncExitStack()
         self._conn_tasks: asyncio.TaskGroup | None = None
         self._spawned: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        self._last_sent: dict[int, str] = {}
+        self._status_in_flight = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -126,6 +134,7 @@ class SimulatedStation:
         tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
         runner = tasks.create_task(self._run(), name=f"sim-{self.config.id}")
         self._exit.callback(runner.cancel)
+        self._exit.callback(self._cancel_background)
         try:
             await self.wait_for(
                 lambda s: s.registration is not None,
@@ -147,14 +156,19 @@ class SimulatedStation:
     async def wait_for(
         self,
         predicate: Callable[[SimulatedStation], bool],
-        timeout: float = 10.0,  # noqa: ASYNC109 - a test-facing convenience, like Condition.wait_for
+        timeout: float | None = 10.0,  # noqa: ASYNC109 - a test-facing convenience
     ) -> None:
         """Return once ``predicate(self)`` holds; re-checked on every state change.
 
-        Raises ``TimeoutError`` after ``timeout`` seconds.
+        Raises ``TimeoutError`` after ``timeout`` seconds (None: wait as long as it takes).
         """
         async with asyncio.timeout(timeout), self._cond:
             await self._cond.wait_for(lambda: predicate(self))
+
+    def _cancel_background(self) -> None:
+        self.sessions.close()
+        for task in list(self._background):
+            task.cancel()
 
     async def _changed(self) -> None:
         async with self._cond:
@@ -187,8 +201,8 @@ class SimulatedStation:
 
     @property
     def unsent_statuses(self) -> int:
-        """Connector status changes not yet reported to the CSMS."""
-        return len(self._dirty)
+        """Connector status changes not yet acknowledged by the CSMS."""
+        return len(self._dirty) + self._status_in_flight
 
     @property
     def queued(self) -> int:
@@ -204,11 +218,58 @@ class SimulatedStation:
         if evse == 0:
             return "Available" if self._station_operative else "Unavailable"
         connector = self._connector(evse)
+        if self.sessions.fault(evse) is not None:
+            return "Faulted"
         if not (connector.operative and self._station_operative):
             return "Unavailable"
-        if connector.meter.ev is not None:
-            return "Preparing" if self.version is OcppVersion.V16 else "Occupied"
-        return "Available"
+        meter = connector.meter
+        return self.sessions.connector_status(
+            evse,
+            plugged=meter.ev is not None,
+            power_w=meter.power_w,
+            ev_full=meter.ev is not None and meter.ev.accepted_power() <= 0,
+        )
+
+    def status_changed(self, evse: int) -> bool:
+        """Whether ``evse``'s status differs from the one last reported."""
+        return self._last_sent.get(evse) != self.status(evse)
+
+    def operative(self, evse: int) -> bool:
+        """The EVSE and the station are Operative (ChangeAvailability)."""
+        return self._connector(evse).operative and self._station_operative
+
+    def plugged(self, evse: int) -> bool:
+        """An EV is plugged into ``evse``."""
+        return self._connector(evse).meter.ev is not None
+
+    def can_start(self, evse: int) -> bool:
+        """A transaction could start on ``evse`` now: operative, not faulted, none running."""
+        return (
+            self.operative(evse)
+            and self.sessions.fault(evse) is None
+            and self.sessions.transaction(evse) is None
+        )
+
+    def transaction(self, evse: int) -> Transaction | None:
+        """The open transaction on ``evse``, or None."""
+        return self.sessions.transaction(evse)
+
+    @property
+    def online_and_accepted(self) -> bool:
+        """Connected and booted (Accepted): messages go out now rather than into the queue."""
+        return self._online_and_accepted()
+
+    def queued_for(self, transaction_id: str | None) -> bool:
+        """E14: whether messages of ``transaction_id`` (any, when None) wait in the queue."""
+        for message in self._queue:
+            if transaction_id is None:
+                return True
+            info = message.payload.get("transactionInfo")
+            if info is not None and info.get("transactionId") == transaction_id:
+                return True
+            if str(message.payload.get("transactionId")) == transaction_id:
+                return True
+        return False
 
     def meter(self, evse: int) -> EvseMeter:
         """The meter of EVSE ``evse`` (1-based)."""
@@ -231,9 +292,58 @@ class SimulatedStation:
         await self.send_statuses([evse])
 
     async def unplug(self, evse: int) -> None:
-        """Unplug the EV from ``evse`` and report the new connector status."""
-        self._connector(evse).meter.unplug(self.clock.monotonic())
+        """Unplug the EV from ``evse`` and report the new connector status.
+
+        A running transaction ends first with reason EVDisconnected (1.6
+        StopTransactionOnEVSideDisconnect, TxCtrlr.TxStopPoint EVConnected).
+        """
+        if self.sessions.transaction(evse) is not None:
+            self._connector(evse).meter.unplug(self.clock.monotonic())
+            await self.sessions.stop(evse, "EVDisconnected", wait=False)
+        else:
+            self._connector(evse).meter.unplug(self.clock.monotonic())
+        self.sessions.unplugged(evse)
         await self.send_statuses([evse])
+
+    async def authorize(self, id_token: str, token_type: str = "ISO14443") -> AuthEntry:
+        """Present ``id_token``: the local decision or the CSMS's Authorize answer."""
+        return await self.sessions.authorize(id_token, token_type)
+
+    async def start_transaction(
+        self, evse: int, id_token: str, token_type: str = "ISO14443"
+    ) -> Transaction:
+        """Plug in (if needed), authorize and start a transaction; returns once acknowledged
+        (at once when offline). Raises ``NotAuthorizedError`` for a refused token."""
+        return await self.sessions.start(evse, id_token, token_type)
+
+    async def stop_transaction(
+        self, evse: int, reason: str = "Local", id_token: str | None = None
+    ) -> None:
+        """End the transaction on ``evse`` (1.6 reason names); returns once acknowledged."""
+        tx = self.sessions.transaction(evse)
+        token = (
+            id_token
+            if id_token is not None
+            else (tx.id_token if tx and reason == "Local" else None)
+        )
+        await self.sessions.stop(evse, reason, id_token=token)
+
+    async def set_fault(self, evse: int, error_code: str = "OtherError") -> None:
+        """Fault injection: the connector reports Faulted with ``error_code`` (1.6 §7.6)."""
+        self.sessions.set_fault(evse, error_code)
+        await self.send_statuses([evse])
+
+    async def clear_fault(self, evse: int) -> None:
+        """The fault is repaired; the connector reports its normal status again."""
+        self.sessions.set_fault(evse, None)
+        await self.send_statuses([evse])
+
+    async def power_loss(self) -> None:
+        """Power cut: the connection drops at once, the station reboots (reason PowerUp) and
+        ends open transactions with reason PowerLoss, delivered after the boot (1.6 §4.10)."""
+        await self.sessions.stop_all("PowerLoss")
+        self.registration = None
+        await self.reboot("PowerUp")
 
     def set_power_limit(self, evse: int, limit_w: float) -> None:
         """Limit the power of ``evse`` (what a charging profile will do)."""
@@ -260,13 +370,22 @@ class SimulatedStation:
         link = self._require_link()
         return await link.call(action, payload)
 
-    async def enqueue(self, action: str, payload: dict[str, Any]) -> QueuedMessage:
+    async def enqueue(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        on_answer: Callable[[dict[str, Any] | None], None] | None = None,
+    ) -> QueuedMessage:
         """Queue a transaction-related message: delivered in order, also after a reconnect."""
         message = QueuedMessage(
             action,
             payload,
             asyncio.get_running_loop().create_future(),
             queued_offline=not self._online_and_accepted(),
+            prepare=prepare,
+            on_answer=on_answer,
         )
         self._queue.append(message)
         self._queue_changed.set()
@@ -276,6 +395,12 @@ class SimulatedStation:
     def spawn(self, work: AfterAnswer) -> None:
         """Run ``work`` as a task of the current connection (it ends with the connection)."""
         self._spawn(work)
+
+    def spawn_background(self, work: AfterAnswer) -> None:
+        """Run ``work`` as a task of the station (it survives reconnects, ends with the station)."""
+        task = asyncio.get_running_loop().create_task(self._guard(work()))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def notify_changed(self) -> None:
         """Wake :meth:`wait_for` callers after a feature changed station state."""
@@ -301,6 +426,7 @@ class SimulatedStation:
         """A key/variable was changed by the CSMS; apply what runs on it."""
         if name in ("HeartbeatInterval", "OCPPCommCtrlr.HeartbeatInterval"):
             self._heartbeat_changed.set()  # B05/1.6 §9.1.14: the new interval applies at once
+        self.sessions.configuration_changed(name)
 
     async def send_statuses(self, evses: Iterable[int]) -> None:
         """Send StatusNotification for each of ``evses`` (0 = 1.6 charge point) if possible.
@@ -313,12 +439,24 @@ class SimulatedStation:
         link = self._link
         if link is None or not self._online_and_accepted():
             return
-        for evse in sorted(self._dirty):
-            status = messages.status_notification(
-                self.version, evse, self.status(evse), self.clock.now()
-            )
-            await link.call("StatusNotification", status)
+        while self._dirty:
+            # Take the EVSE before awaiting, so concurrent senders never report it twice.
+            evse = min(self._dirty)
             self._dirty.discard(evse)
+            current = self.status(evse)
+            fault = self.sessions.fault(evse) if evse else None
+            status = messages.status_notification(
+                self.version, evse, current, self.clock.now(), error_code=fault or "NoError"
+            )
+            self._status_in_flight += 1
+            try:
+                await link.call("StatusNotification", status)
+            except BaseException:
+                self._dirty.add(evse)  # not reported: report it after reconnecting
+                raise
+            finally:
+                self._status_in_flight -= 1
+            self._last_sent[evse] = current
             self.statuses_sent += 1
             await self._changed()
 
@@ -343,10 +481,12 @@ class SimulatedStation:
 
     async def reboot(self, reason: str) -> None:
         """Reset: drop the connection and boot again at once with ``reason``."""
-        self._reboot = True
         self._must_boot = True
         self._boot_reason = reason
-        await self._require_link().close()
+        if self._link is None or self._link.closed:
+            return  # offline: the next connection boots with ``reason``
+        self._reboot = True
+        await self._link.close()
 
     def _require_link(self) -> Link:
         if self._link is None or self._link.closed:
@@ -526,6 +666,9 @@ class SimulatedStation:
             self._queue_changed.clear()
             while self._queue:
                 message = self._queue[0]
+                if message.prepare is not None:
+                    message.payload = message.prepare(message.payload)
+                    message.prepare = None
                 try:
                     answer: dict[str, Any] | None = await link.call(message.action, message.payload)
                 except CallTimeoutError:
@@ -536,6 +679,8 @@ class SimulatedStation:
                     message.error = exc
                     answer = None
                 self._queue.popleft()
+                if message.on_answer is not None:
+                    message.on_answer(answer)
                 if not message.delivered.done():
                     message.delivered.set_result(answer)
                 await self._changed()
