@@ -127,6 +127,8 @@ class SimulatedStation:
         self._background: set[asyncio.Task[None]] = set()
         self._last_sent: dict[int, str] = {}
         self._status_in_flight = 0
+        self._network = asyncio.Event()
+        self._network.set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -338,6 +340,20 @@ class SimulatedStation:
         self.sessions.set_fault(evse, None)
         await self.send_statuses([evse])
 
+    async def go_offline(self) -> None:
+        """Fault injection: the network goes down; no reconnect until :meth:`go_online`.
+
+        Transaction messages made meanwhile queue up and are delivered in order afterwards.
+        """
+        self._network.clear()
+        if self._link is not None and not self._link.closed:
+            self._link.ws.transport.abort()  # a pulled cable sends no close frame
+        await self.wait_for(lambda s: not s.connected)
+
+    def go_online(self) -> None:
+        """The network is back: the station reconnects (with its back-off)."""
+        self._network.set()
+
     async def power_loss(self) -> None:
         """Power cut: the connection drops at once, the station reboots (reason PowerUp) and
         ends open transactions with reason PowerLoss, delivered after the boot (1.6 §4.10)."""
@@ -502,6 +518,7 @@ class SimulatedStation:
         """Connect, behave, and reconnect with back-off (2.0.1 part 4 §5.3) forever."""
         attempt = 0
         while True:
+            await self._network.wait()  # fault injection: a network outage holds us here
             try:
                 async with connect(
                     self.config.url,
