@@ -173,6 +173,14 @@ class DeviceModel:
         """Register a variable a feature module runs on (e.g. SmartChargingCtrlr.Enabled)."""
         self._components.setdefault(component, {})[variable] = value
 
+    def items(self) -> list[tuple[str, str, Variable]]:
+        """Every (component, variable, value) in a stable order, for GetBaseReport (B07)."""
+        return [
+            (component, name, variable)
+            for component, variables in sorted(self._components.items())
+            for name, variable in sorted(variables.items())
+        ]
+
     def get(self, component: str, variable: str) -> str:
         """A known variable's Actual value (KeyError otherwise)."""
         return self._components[component][variable].value

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from opencsms.errors import NotSupportedError
 from opencsms.ocpp.version import OcppVersion
-from opencsms.simulator import certificates, charging, maintenance, sessions
+from opencsms.simulator import certificates, charging, maintenance, reporting, sessions
 from opencsms.simulator.connection import HandlerFn, Payload, Reply
 
 if TYPE_CHECKING:
@@ -232,7 +232,7 @@ def _trigger(
     return Reply({"status": "NotImplemented"})
 
 
-_FEATURES = (sessions, charging, maintenance, certificates)
+_FEATURES = (sessions, charging, maintenance, certificates, reporting)
 
 ROUTES: dict[OcppVersion, dict[str, HandlerFn]] = {
     OcppVersion.V16: {
