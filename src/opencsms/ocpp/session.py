@@ -454,12 +454,15 @@ class RpcSession:
         ready, self._ready = self._ready, []
         return ready
 
-    def call(self, action: str, payload: dict[str, Any], now: float) -> PendingCall:
+    def call(
+        self, action: str, payload: dict[str, Any], now: float, *, validate: bool = True
+    ) -> PendingCall:
         """Start a CALL; it is sent now or queued behind the outstanding one.
 
         Raises :class:`PayloadValidationError` (nothing queued) when ``action`` is not one this
         role may send or ``payload`` breaks the request schema, and
-        :class:`ConnectionClosedError` after :meth:`close`.
+        :class:`ConnectionClosedError` after :meth:`close`. ``validate=False`` skips the schema
+        check: only the simulator's fault injection sends invalid payloads on purpose.
         """
         if self._closed:
             raise ConnectionClosedError("the connection is closed", action=action)
@@ -472,7 +475,9 @@ class RpcSession:
             sender = "the CSMS" if self.role is Role.CSMS else "a charging station"
             message = f"{action} is not sent by {sender} in OCPP {self.version.value}"
             raise PayloadValidationError(action, (Violation(kind, "", message),))
-        violations = self.registry.validate_request(self.version, action, payload)
+        violations = (
+            self.registry.validate_request(self.version, action, payload) if validate else ()
+        )
         if violations:
             raise PayloadValidationError(action, violations)
         pending = PendingCall(self._id_factory(), action, payload, now)

@@ -22,6 +22,7 @@ from opencsms.ocpp.events import (
     CallCompleted,
     CallFailed,
     IncomingCall,
+    ProtocolNotice,
     SessionEvent,
 )
 from opencsms.ocpp.frames import Call
@@ -93,26 +94,36 @@ class Link:
         self._send_lock = asyncio.Lock()
         self._kick = asyncio.Event()
         self._closed = False
+        self.notices: list[ProtocolNotice] = []
+        """What the session noticed about the CSMS's frames (e.g. an unmatched CALLERROR)."""
 
     @property
     def closed(self) -> bool:
         """Whether the connection has ended (every call made now fails at once)."""
         return self._closed
 
-    async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def call(
+        self, action: str, payload: dict[str, Any], *, validate: bool = True
+    ) -> dict[str, Any]:
         """Send a CALL and return the CALLRESULT payload.
 
-        Raises ``PayloadValidationError`` for a payload breaking its schema, and a
-        ``CallFailedError`` subclass for a CALLERROR, timeout or closed connection.
+        Raises ``PayloadValidationError`` for a payload breaking its schema (unless
+        ``validate`` is false: fault injection), and a ``CallFailedError`` subclass for a
+        CALLERROR, timeout or closed connection.
         """
         if self._closed:
             raise ConnectionClosedError("not connected", action=action)
-        pending = self.session.call(action, payload, self._loop.time())
+        pending = self.session.call(action, payload, self._loop.time(), validate=validate)
         future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
         self._replies[pending.message_id] = future
         self._kick.set()  # a new deadline may exist now
         await self._flush()
         return await future
+
+    async def send_raw(self, text: str) -> None:
+        """Fault injection: write ``text`` as one WebSocket message, bypassing the session."""
+        async with self._send_lock:
+            await self.ws.send(text)
 
     async def close(self) -> None:
         """Close the socket; :meth:`run` then ends."""
@@ -182,7 +193,8 @@ class Link:
             future = self._replies.pop(event.pending.message_id, None)
             if future is not None and not future.done():
                 future.set_exception(event.error)
-        # ProtocolNotice / IncomingSend: nothing to do for a simulated station.
+        elif isinstance(event, ProtocolNotice):
+            self.notices.append(event)
 
     def _settle_all(self, events: list[SessionEvent]) -> None:
         for event in events:

@@ -15,7 +15,7 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -25,7 +25,7 @@ from websockets.typing import Subprotocol
 
 from opencsms.clock import Clock, SystemClock
 from opencsms.errors import CallFailedError, CallTimeoutError, ConnectionClosedError
-from opencsms.ocpp.events import IncomingCall
+from opencsms.ocpp.events import IncomingCall, ProtocolNotice
 from opencsms.ocpp.session import Role, RpcSession
 from opencsms.ocpp.version import OcppVersion
 from opencsms.simulator import handlers, messages
@@ -36,6 +36,7 @@ from opencsms.simulator.config import BackOffConfig, StationConfig
 from opencsms.simulator.config_keys import DeviceModel, KeyStore
 from opencsms.simulator.connection import AfterAnswer, Link, Reply, RetryBackOff
 from opencsms.simulator.ev import EvModel, EvseMeter
+from opencsms.simulator.faults import FaultSettings, SkewedClock
 from opencsms.simulator.maintenance import Maintenance
 from opencsms.simulator.sessions import Sessions, Transaction
 
@@ -87,7 +88,11 @@ class SimulatedStation:
     ) -> None:
         self.config = config
         self.version = config.version
-        self.clock: Clock = clock or SystemClock()
+        self.clock = SkewedClock(clock or SystemClock())
+        """The station's clock; ``clock.skew`` is the clock-skew fault (see faults.py)."""
+        self.faults = FaultSettings()
+        self.notices: list[ProtocolNotice] = []
+        """What the station's session noticed about the CSMS's frames, over all connections."""
         self._rng = rng or random.Random()
         now = self.clock.monotonic()
         self._connectors = [_Connector(EvseMeter(evse, now)) for evse in config.evses]
@@ -340,6 +345,18 @@ class SimulatedStation:
         self.sessions.set_fault(evse, None)
         await self.send_statuses([evse])
 
+    async def send_raw(self, text: str) -> None:
+        """Fault injection: send ``text`` as a WebSocket message as is (a malformed frame)."""
+        await self._require_link().send_raw(text)
+
+    async def call_unchecked(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Fault injection: send a CALL without checking ``payload`` against its schema."""
+        return await self._require_link().call(action, payload, validate=False)
+
+    def set_clock_skew(self, seconds: float) -> None:
+        """Fault injection: the station's clock runs ``seconds`` ahead (negative: behind)."""
+        self.clock.skew = timedelta(seconds=seconds)
+
     async def go_offline(self) -> None:
         """Fault injection: the network goes down; no reconnect until :meth:`go_online`.
 
@@ -530,7 +547,9 @@ class SimulatedStation:
                     if ws.subprotocol != self.version.subprotocol:
                         log.warning("%s: CSMS did not accept %s", self.config.id, ws.subprotocol)
                     else:
-                        await self._online(Link(ws, self._new_session()))
+                        link = Link(ws, self._new_session())
+                        link.notices = self.notices
+                        await self._online(link)
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
                 log.info("%s: connection failed: %s", self.config.id, exc)
             self._link = None
@@ -654,6 +673,16 @@ class SimulatedStation:
         await self._changed()
         return answer
 
+    def _reverse_queued_events(self) -> None:
+        """The reverse_queued_events fault: queued TransactionEvents go out newest first."""
+        events = [m for m in self._queue if m.action == "TransactionEvent"]
+        if len(events) < 2:
+            return
+        reordered = iter(reversed(events))
+        self._queue = deque(
+            next(reordered) if m.action == "TransactionEvent" else m for m in self._queue
+        )
+
     def _set_heartbeat_interval(self, seconds: int) -> None:
         if self.keys is not None:
             self.keys.set("HeartbeatInterval", str(seconds))
@@ -679,6 +708,8 @@ class SimulatedStation:
 
     async def _deliver_queue(self, link: Link) -> None:
         """Deliver queued transaction messages strictly in order, each until acknowledged."""
+        if self.faults.reverse_queued_events:
+            self._reverse_queued_events()
         while True:
             self._queue_changed.clear()
             while self._queue:
@@ -695,6 +726,10 @@ class SimulatedStation:
                 except CallFailedError as exc:  # refused by the CSMS: resending will not help
                     message.error = exc
                     answer = None
+                if self.faults.duplicate_transaction_messages and answer is not None:
+                    # The same message again, as after a lost answer; its answer is not used.
+                    with contextlib.suppress(CallFailedError):
+                        await link.call(message.action, message.payload)
                 self._queue.popleft()
                 if message.on_answer is not None:
                     message.on_answer(answer)
