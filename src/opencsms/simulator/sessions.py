@@ -98,6 +98,7 @@ class Sessions:
         self._finishing: set[int] = set()
         self._faults: dict[int, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._aligned_changed = asyncio.Event()
         self.history: list[Transaction] = []
         """Every transaction this station ran, oldest first."""
         self._register_settings()
@@ -161,6 +162,23 @@ class Sessions:
         return int(text)
 
     @property
+    def aligned_interval(self) -> int:
+        """Seconds between clock-aligned meter values (0: none); 1.6 ClockAlignedDataInterval,
+        2.x AlignedDataCtrlr.Interval."""
+        return self._int_setting("ClockAlignedDataInterval", "AlignedDataCtrlr", "Interval")
+
+    @property
+    def aligned_measurands(self) -> tuple[str, ...]:
+        """1.6 MeterValuesAlignedData / 2.x AlignedDataCtrlr.Measurands."""
+        keys, model = self.station.keys, self.station.device_model
+        if keys is not None:
+            text = keys.get("MeterValuesAlignedData")
+        else:
+            assert model is not None
+            text = model.get("AlignedDataCtrlr", "Measurands")
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+
+    @property
     def sample_interval(self) -> int:
         """Seconds between periodic meter messages of a transaction (0: none)."""
         return self._int_setting(
@@ -171,6 +189,7 @@ class Sessions:
         """A key/variable changed: running meter loops pick up a new interval at once."""
         for tx in self._open.values():
             tx.wake.set()
+        self._aligned_changed.set()
         self.reservations.configuration_changed(name)
 
     # ------------------------------------------------------------------ state
@@ -428,30 +447,81 @@ class Sessions:
             if station.status_changed(tx.evse):  # e.g. Charging → SuspendedEV when full
                 await station.send_statuses([tx.evse])
 
-    async def send_meter(self, tx: Transaction, context: str, trigger: str) -> QueuedMessage:
+    async def send_meter(
+        self,
+        tx: Transaction,
+        context: str,
+        trigger: str,
+        measurands: tuple[str, ...] | None = None,
+    ) -> QueuedMessage:
         """One meter message of ``tx``: 1.6 MeterValues, 2.x TransactionEvent Updated."""
         station = self.station
         station.charging.apply()
         now = station.clock.now()
+        chosen = measurands or station.measurands
         if station.version is OcppVersion.V16:
             sample = station.meter(tx.evse).sample(station.clock.monotonic())
             payload = messages.meter_values(
-                station.version, tx.evse, sample, station.measurands, now, context=context
+                station.version, tx.evse, sample, chosen, now, context=context
             )
             return await station.enqueue(
                 "MeterValues", payload, prepare=lambda p: p | {"transactionId": _id16(tx)}
             )
-        meter_value = self._meter_value(tx.evse, context, now)
+        meter_value = self._meter_value(tx.evse, context, now, chosen)
         payload = self._event(tx, "Updated", trigger, meter_values=[meter_value])
         return await station.enqueue("TransactionEvent", payload)
 
-    def _meter_value(self, evse: int, context: str, now: datetime) -> dict[str, Any]:
+    async def aligned_loop(self) -> None:
+        """Clock-aligned meter values (1.6 §9.1.2 ClockAlignedDataInterval, J01 AlignedData):
+        at every multiple of the interval since midnight UTC, for every EVSE; inside a
+        transaction 1.6 adds its transactionId and 2.x sends TransactionEvent Updated
+        (MeterValueClock); outside one, plain MeterValues with context Sample.Clock."""
+        station = self.station
+        while True:
+            self._aligned_changed.clear()
+            interval = self.aligned_interval
+            delay: float | None = None
+            if interval > 0:
+                now = station.clock.now()
+                midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+                elapsed = (now - midnight).total_seconds()
+                delay = interval - elapsed % interval
+            try:
+                async with asyncio.timeout(delay):
+                    await self._aligned_changed.wait()
+                continue  # the interval changed: recompute the next boundary
+            except TimeoutError:
+                pass
+            measurands = self.aligned_measurands
+            for evse in range(1, station.evse_count + 1):
+                tx = self._open.get(evse)
+                if tx is not None:
+                    await self.send_meter(tx, "Sample.Clock", "MeterValueClock", measurands)
+                    continue
+                sample = station.meter(evse).sample(station.clock.monotonic())
+                payload = messages.meter_values(
+                    station.version,
+                    evse,
+                    sample,
+                    measurands,
+                    station.clock.now(),
+                    context="Sample.Clock",
+                )
+                await station.enqueue("MeterValues", payload)
+
+    def _meter_value(
+        self,
+        evse: int,
+        context: str,
+        now: datetime,
+        measurands: tuple[str, ...] | None = None,
+    ) -> dict[str, Any]:
         station = self.station
         sample = station.meter(evse).sample(station.clock.monotonic())
         return {
             "timestamp": utc_iso(now),
             "sampledValue": messages.sampled_values(
-                station.version, sample, station.measurands, context
+                station.version, sample, measurands or station.measurands, context
             ),
         }
 

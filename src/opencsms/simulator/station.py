@@ -142,6 +142,7 @@ class SimulatedStation:
         runner = tasks.create_task(self._run(), name=f"sim-{self.config.id}")
         self._exit.callback(runner.cancel)
         self._exit.callback(self._cancel_background)
+        self.spawn_background(self.sessions.aligned_loop)
         try:
             await self.wait_for(
                 lambda s: s.registration is not None,
