@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The strict ocpp-rpc (npm) CSMS that the simulator's interop tests run against.
+NPM_PEER := tests/peers/ocpp-rpc
+NPM_STAMP := $(NPM_PEER)/node_modules/.installed
 
 .PHONY: run test install lint typecheck pytest bench clean
 
@@ -14,6 +17,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# No npm: nothing to install (without node those tests skip; with node they say what is missing).
+$(NPM_STAMP): $(NPM_PEER)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --prefix $(NPM_PEER) && touch $@; \
+	else \
+		echo "npm not found: the ocpp-rpc interop tests will be skipped"; \
+	fi
+
 run: $(STAMP)
 	$(BIN)/opencsms serve --demo
 
@@ -24,7 +35,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(NPM_STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
