@@ -8,6 +8,7 @@ beats the default.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import signal
@@ -22,7 +23,7 @@ from opencsms.config import ConfigError, Settings, UnknownStationPolicy, load_se
 from opencsms.runtime import tune_garbage_collector
 
 if TYPE_CHECKING:
-    from opencsms.simulator.fleet import FleetSpec
+    from opencsms.simulator.scenario import ScenarioSpec
 
 app = typer.Typer(help="OpenCSMS: a Charging Station Management System for OCPP-J 1.6, 2.0.1, 2.1.")
 log = logging.getLogger("opencsms")
@@ -148,32 +149,52 @@ def simulate(
     live: Annotated[
         bool | None, typer.Option(help="Live table (default: when stdout is a terminal)")
     ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help="Scenario file (TOML) or shipped scenario name: demo, depot-ac, dc-fast, "
+            "flaky-network. Replaces --stations/--version/--prefix/--evses/--password."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for the scenario's random choices (repeatable runs)")
+    ] = None,
 ) -> None:
     """Run simulated charging stations against a CSMS (this one or any other)."""
     from opencsms.ocpp.version import OcppVersion
-    from opencsms.simulator.fleet import FleetSpec
+    from opencsms.simulator.fleet import FleetSpec, to_scenario
+    from opencsms.simulator.scenario import ScenarioError, load_scenario
 
     _configure_logging("WARNING" if live else "INFO")
-    try:
-        ocpp_version = OcppVersion(version)
-    except ValueError:
-        raise typer.BadParameter("must be 1.6, 2.0.1 or 2.1", param_hint="--version") from None
-    spec = FleetSpec(
-        url=url.rstrip("/"),
-        count=stations,
-        version=ocpp_version,
-        prefix=prefix,
-        evses=evses,
-        password=password,
-        duration=duration,
-    )
-    _run(_simulate(spec, live))
+    if scenario is not None:
+        try:
+            plan = load_scenario(scenario)
+        except ScenarioError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--scenario") from None
+        if duration is not None:
+            plan = dataclasses.replace(plan, duration=duration)
+    else:
+        try:
+            ocpp_version = OcppVersion(version)
+        except ValueError:
+            raise typer.BadParameter("must be 1.6, 2.0.1 or 2.1", param_hint="--version") from None
+        spec = FleetSpec(
+            url=url.rstrip("/"),
+            count=stations,
+            version=ocpp_version,
+            prefix=prefix,
+            evses=evses,
+            password=password,
+            duration=duration,
+        )
+        plan = to_scenario(spec)
+    _run(_simulate(plan, url.rstrip("/"), live, seed))
 
 
-async def _simulate(spec: FleetSpec, live: bool | None) -> None:
-    from opencsms.simulator.fleet import run_fleet
+async def _simulate(plan: ScenarioSpec, url: str, live: bool | None, seed: int | None) -> None:
+    from opencsms.simulator.fleet import run_scenario
 
-    fleet = asyncio.create_task(run_fleet(spec, live=live))
+    fleet = asyncio.create_task(run_scenario(plan, url, live=live, seed=seed))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, fleet.cancel)
@@ -183,6 +204,123 @@ async def _simulate(spec: FleetSpec, live: bool | None) -> None:
         typer.echo("simulator stopped before every station was up")
         return
     typer.echo(f"simulated fleet: {report.summary()}")
+
+
+@app.command()
+def load(
+    url: Annotated[
+        str,
+        typer.Option(
+            envvar=_env("LOAD_URL"),
+            help="The CSMS's OCPP-J endpoint, e.g. ws://127.0.0.1:9000/ocpp",
+        ),
+    ],
+    stations: Annotated[
+        int, typer.Option(envvar=_env("LOAD_STATIONS"), min=1, help="How many stations")
+    ] = 100,
+    version: Annotated[
+        str, typer.Option(envvar=_env("LOAD_VERSION"), help="OCPP version: 1.6, 2.0.1 or 2.1")
+    ] = "2.0.1",
+    prefix: Annotated[
+        str,
+        typer.Option(envvar=_env("LOAD_PREFIX"), help="Station ids are PREFIX000001, ..."),
+    ] = "LOAD-",
+    ramp: Annotated[
+        str,
+        typer.Option(
+            envvar=_env("LOAD_RAMP"),
+            help="New connections per second (500/s, 30000/min, unlimited)",
+        ),
+    ] = "500/s",
+    duration: Annotated[
+        str,
+        typer.Option(
+            envvar=_env("LOAD_DURATION"),
+            help="Hold after the ramp (60s, 5m, 1h30m; 0: stop once all are Accepted; forever)",
+        ),
+    ] = "60s",
+    mix: Annotated[
+        str,
+        typer.Option(
+            envvar=_env("LOAD_MIX"),
+            help="Weights per kind: heartbeat, status, meter_values, authorize, data_transfer, "
+            "transaction (e.g. meter_values=8,status=1,heartbeat=1); or idle",
+        ),
+    ] = "meter_values=8,status=1,heartbeat=1",
+    rate: Annotated[
+        str,
+        typer.Option(
+            envvar=_env("LOAD_RATE"),
+            help="CALLs per second over all stations (2000/s); max: each station flat out; 0: idle",
+        ),
+    ] = "max",
+    password: Annotated[
+        str | None,
+        typer.Option(envvar=_env("LOAD_PASSWORD"), help="Security profile 1 password (Basic auth)"),
+    ] = None,
+    json_file: Annotated[
+        Path | None,
+        typer.Option("--json", envvar=_env("LOAD_JSON"), help="Also write the report here (JSON)"),
+    ] = None,
+    progress: Annotated[
+        bool | None,
+        typer.Option(envvar=_env("LOAD_PROGRESS"), help="Progress bar (default: on a terminal)"),
+    ] = None,
+    connect_concurrency: Annotated[
+        int,
+        typer.Option(envvar=_env("LOAD_CONNECT_CONCURRENCY"), help="Handshakes in flight, 0: any"),
+    ] = 500,
+    ramp_timeout: Annotated[
+        str,
+        typer.Option(
+            envvar=_env("LOAD_RAMP_TIMEOUT"), help="Wait for Accepted after the last start"
+        ),
+    ] = "60s",
+    call_timeout: Annotated[
+        str, typer.Option(envvar=_env("LOAD_CALL_TIMEOUT"), help="CALL answer timeout")
+    ] = "30s",
+    ping_interval: Annotated[
+        str,
+        typer.Option(envvar=_env("LOAD_PING_INTERVAL"), help="WebSocket ping interval (0: off)"),
+    ] = "60s",
+    compression: Annotated[
+        bool,
+        typer.Option(envvar=_env("LOAD_COMPRESSION"), help="Offer permessage-deflate"),
+    ] = False,
+) -> None:
+    """Load-test a CSMS: ramp up stations, drive a message mix, report throughput and latency."""
+    from opencsms.load.command import build_options, run_command
+    from opencsms.load.options import OptionError
+
+    _configure_logging("WARNING")
+    exit_code = 0
+    try:
+        options = build_options(
+            url=url,
+            stations=stations,
+            version=version,
+            prefix=prefix,
+            ramp=ramp,
+            duration=duration,
+            mix=mix,
+            rate=rate,
+            password=password,
+            connect_concurrency=connect_concurrency,
+            ramp_timeout=ramp_timeout,
+            call_timeout=call_timeout,
+            ping_interval=ping_interval,
+            compression=compression,
+        )
+
+        async def go() -> None:
+            nonlocal exit_code
+            exit_code = await run_command(options, progress=progress, json_path=json_file)
+
+        _run(go())
+    except OptionError as exc:
+        raise typer.BadParameter(str(exc), param_hint=exc.param) from None
+    if exit_code:
+        raise typer.Exit(exit_code)
 
 
 @app.command()

@@ -32,7 +32,7 @@ from opencsms.simulator.config import BackOffConfig
 if TYPE_CHECKING:
     from opencsms.simulator.station import SimulatedStation
 
-__all__ = ["AfterAnswer", "HandlerFn", "Link", "Payload", "Reply", "RetryBackOff"]
+__all__ = ["AfterAnswer", "Counters", "HandlerFn", "Link", "Payload", "Reply", "RetryBackOff"]
 
 log = logging.getLogger("opencsms.simulator")
 
@@ -58,6 +58,14 @@ Payload = dict[str, Any]
 
 HandlerFn = Callable[["SimulatedStation", Payload], Reply]
 """Answers one CSMS CALL from the station's state; feature modules export tables of these."""
+
+
+@dataclass(slots=True)
+class Counters:
+    """Messages a station exchanged, over all its connections (the live view shows them)."""
+
+    calls_sent: int = 0
+    calls_received: int = 0
 
 
 class RetryBackOff:
@@ -94,6 +102,7 @@ class Link:
         self._send_lock = asyncio.Lock()
         self._kick = asyncio.Event()
         self._closed = False
+        self.counters = Counters()
         self.notices: list[ProtocolNotice] = []
         """What the session noticed about the CSMS's frames (e.g. an unmatched CALLERROR)."""
 
@@ -114,6 +123,7 @@ class Link:
         if self._closed:
             raise ConnectionClosedError("not connected", action=action)
         pending = self.session.call(action, payload, self._loop.time(), validate=validate)
+        self.counters.calls_sent += 1
         future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
         self._replies[pending.message_id] = future
         self._kick.set()  # a new deadline may exist now
@@ -163,6 +173,7 @@ class Link:
 
     async def _answer(self, incoming: IncomingCall, handler: Handler, spawn: Spawn) -> None:
         call: Call = incoming.call
+        self.counters.calls_received += 1
         try:
             reply = await handler(incoming)
         except Exception as exc:  # a simulator bug must not kill the connection

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import random
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
@@ -20,6 +23,8 @@ from rich.table import Table
 
 from opencsms.ocpp.version import OcppVersion
 from opencsms.simulator.config import EvseConfig, StationConfig
+from opencsms.simulator.drivers import drive_evse, flap_network, run_timeline
+from opencsms.simulator.scenario import GroupSpec, ScenarioSpec
 from opencsms.simulator.station import SimulatedStation
 
 log = logging.getLogger("opencsms.simulate")
@@ -51,53 +56,113 @@ class FleetReport:
     connections: int
     heartbeats: int
     statuses: int
+    sessions: int = 0
+    """Transactions started (all stations)."""
+    charging: int = 0
+    """Transactions open now."""
+    power_kw: float = 0.0
+    energy_kwh: float = 0.0
+    messages: int = 0
+    """CALLs sent to the CSMS."""
 
     def summary(self) -> str:
         return (
             f"{self.accepted}/{self.stations} accepted, {self.connected} connected, "
             f"{self.connections} connections, {self.heartbeats} heartbeats, "
-            f"{self.statuses} status notifications"
+            f"{self.statuses} status notifications, {self.sessions} sessions "
+            f"({self.charging} open, {self.power_kw:.1f} kW, {self.energy_kwh:.2f} kWh), "
+            f"{self.messages} messages"
         )
 
 
 def station_configs(spec: FleetSpec) -> list[StationConfig]:
     """One configuration per simulated station of ``spec``."""
-    return [
-        StationConfig(
-            id=f"{spec.prefix}{n:04d}",
-            version=spec.version,
-            csms_url=spec.url,
-            vendor="OpenCSMS",
-            model="Simulated AC 22",
-            serial_number=f"{spec.prefix}{n:04d}",
-            evses=tuple(EvseConfig(max_power_w=22_000) for _ in range(spec.evses)),
-            password=spec.password,
-        )
-        for n in range(1, spec.count + 1)
-    ]
+    return to_scenario(spec).groups[0].configs(spec.url)
+
+
+def to_scenario(spec: FleetSpec) -> ScenarioSpec:
+    """``--stations N`` as a one-group scenario: stations that boot and stay, no drivers."""
+    group = GroupSpec(
+        prefix=spec.prefix,
+        count=spec.count,
+        version=spec.version,
+        evses=tuple(EvseConfig(max_power_w=22_000) for _ in range(spec.evses)),
+        model="Simulated AC 22",
+        password=spec.password,
+    )
+    return ScenarioSpec(name="fleet", groups=(group,), duration=spec.duration)
 
 
 async def run_fleet(spec: FleetSpec, *, live: bool | None = None) -> FleetReport:
-    """Run the fleet until ``spec.duration`` has passed (or forever) and report its state.
+    """Run ``opencsms simulate --stations N``; see :func:`run_scenario`."""
+    return await run_scenario(to_scenario(spec), spec.url, live=live)
 
-    Cancelling the task (Ctrl-C in the CLI) stops every station cleanly and still reports.
+
+async def run_scenario(
+    scenario: ScenarioSpec,
+    url: str,
+    *,
+    live: bool | None = None,
+    seed: int | None = None,
+    started: Callable[[list[SimulatedStation]], None] | None = None,
+) -> FleetReport:
+    """Run ``scenario`` against the CSMS at ``url`` until its duration has passed (or forever).
+
+    Every station is started (each is up once its first BootNotification is answered), then
+    the drivers, network flaps and timeline run. Cancelling the task (Ctrl-C in the CLI) stops
+    every station cleanly and still reports. ``seed`` makes the drivers' random choices
+    repeatable; ``started`` is told the stations once all are up (tests use it).
     """
     live = sys.stdout.isatty() if live is None else live
+    rng = random.Random(seed)
     stations: list[SimulatedStation] = []
     async with contextlib.AsyncExitStack() as stack:
-        for config in station_configs(spec):
-            stations.append(await stack.enter_async_context(SimulatedStation(config)))
+        behaviours: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        for group in scenario.groups:
+            for config in group.configs(url):
+                station = await stack.enter_async_context(
+                    SimulatedStation(config, rng=random.Random(rng.random()))
+                )
+                stations.append(station)
+                behaviours.extend(_behaviours(station, group, random.Random(rng.random())))
+        by_id = {s.config.id: s for s in stations}
+        if scenario.timeline:
+            behaviours.append(lambda: run_timeline(by_id, scenario.timeline))
+        if started is not None:
+            started(stations)
         with contextlib.suppress(asyncio.CancelledError):
-            async with _deadline(spec.duration):
+            async with _deadline(scenario.duration), asyncio.TaskGroup() as tasks:
+                for behaviour in behaviours:
+                    tasks.create_task(behaviour())
                 if live:
-                    await _show_live(stations)
+                    tasks.create_task(_show_live(stations, scenario.name))
                 else:
-                    await _log_progress(stations)
+                    tasks.create_task(_log_progress(stations))
         return report(stations)
+
+
+def _behaviours(
+    station: SimulatedStation, group: GroupSpec, rng: random.Random
+) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+    out: list[Callable[[], Coroutine[Any, Any, None]]] = []
+    sessions = group.sessions
+    if sessions is not None:
+        for evse in range(1, station.evse_count + 1):
+            evse_rng = random.Random(rng.random())
+            out.append(functools.partial(drive_evse, station, evse, sessions, evse_rng))
+    if group.network is not None:
+        out.append(functools.partial(flap_network, station, group.network, rng))
+    return out
 
 
 def report(stations: list[SimulatedStation]) -> FleetReport:
     """Counts over the fleet's stations."""
+    open_tx = [
+        tx
+        for s in stations
+        for evse in range(1, s.evse_count + 1)
+        if (tx := s.transaction(evse)) is not None
+    ]
     return FleetReport(
         stations=len(stations),
         accepted=sum(s.registration == "Accepted" for s in stations),
@@ -105,6 +170,15 @@ def report(stations: list[SimulatedStation]) -> FleetReport:
         connections=sum(s.connections for s in stations),
         heartbeats=sum(s.heartbeats_sent for s in stations),
         statuses=sum(s.statuses_sent for s in stations),
+        sessions=sum(len(s.sessions.history) for s in stations),
+        charging=len(open_tx),
+        power_kw=sum(s.meter(evse).power_w for s in stations for evse in range(1, s.evse_count + 1))
+        / 1000.0,
+        energy_kwh=sum(
+            s.meter(evse).energy_wh for s in stations for evse in range(1, s.evse_count + 1)
+        )
+        / 1000.0,
+        messages=sum(s.counters.calls_sent for s in stations),
     )
 
 
@@ -118,11 +192,11 @@ async def _deadline(duration: float | None) -> AsyncIterator[None]:
             yield
 
 
-async def _show_live(stations: list[SimulatedStation]) -> None:
-    with Live(_table(stations), console=Console(), refresh_per_second=2) as view:
+async def _show_live(stations: list[SimulatedStation], name: str) -> None:
+    with Live(_table(stations, name), console=Console(), refresh_per_second=2) as view:
         while True:
             await asyncio.sleep(_REFRESH_SECONDS)  # a display refresh, not synchronisation
-            view.update(_table(stations))
+            view.update(_table(stations, name))
 
 
 async def _log_progress(stations: list[SimulatedStation]) -> None:
@@ -131,17 +205,22 @@ async def _log_progress(stations: list[SimulatedStation]) -> None:
         log.info("fleet: %s", report(stations).summary())
 
 
-def _table(stations: list[SimulatedStation]) -> Table:
-    table = Table(title=f"OpenCSMS simulator: {report(stations).summary()}")
-    for column in ("station", "version", "registration", "link", "connectors", "heartbeats"):
+def _table(stations: list[SimulatedStation], name: str = "fleet") -> Table:
+    table = Table(title=f"OpenCSMS simulator — {name}: {report(stations).summary()}")
+    columns = ("station", "version", "registration", "link", "connectors", "kW", "kWh")
+    for column in (*columns, "sessions", "messages"):
         table.add_column(column)
     for station in stations[:50]:  # a terminal shows a sample; the title counts them all
+        evses = range(1, station.evse_count + 1)
         table.add_row(
             station.config.id,
             station.version.value,
             station.registration or "-",
             "up" if station.connected else "down",
-            " ".join(station.status(evse) for evse in range(1, station.evse_count + 1)),
-            str(station.heartbeats_sent),
+            " ".join(station.status(evse) for evse in evses),
+            f"{sum(station.meter(e).power_w for e in evses) / 1000:.1f}",
+            f"{sum(station.meter(e).energy_wh for e in evses) / 1000:.2f}",
+            str(len(station.sessions.history)),
+            str(station.counters.calls_sent),
         )
     return table

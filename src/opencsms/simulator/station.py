@@ -34,7 +34,7 @@ from opencsms.simulator.certificates import CertificateStore
 from opencsms.simulator.charging import ChargingProfiles
 from opencsms.simulator.config import BackOffConfig, StationConfig
 from opencsms.simulator.config_keys import DeviceModel, KeyStore
-from opencsms.simulator.connection import AfterAnswer, Link, Reply, RetryBackOff
+from opencsms.simulator.connection import AfterAnswer, Counters, Link, Reply, RetryBackOff
 from opencsms.simulator.ev import EvModel, EvseMeter
 from opencsms.simulator.faults import FaultSettings, SkewedClock
 from opencsms.simulator.maintenance import Maintenance
@@ -91,6 +91,8 @@ class SimulatedStation:
         self.clock = SkewedClock(clock or SystemClock())
         """The station's clock; ``clock.skew`` is the clock-skew fault (see faults.py)."""
         self.faults = FaultSettings()
+        self.counters = Counters()
+        """Calls sent and received over all connections."""
         self.notices: list[ProtocolNotice] = []
         """What the station's session noticed about the CSMS's frames, over all connections."""
         self._rng = rng or random.Random()
@@ -550,6 +552,7 @@ class SimulatedStation:
                     else:
                         link = Link(ws, self._new_session())
                         link.notices = self.notices
+                        link.counters = self.counters
                         await self._online(link)
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
                 log.info("%s: connection failed: %s", self.config.id, exc)
