@@ -1,0 +1,60 @@
+"""Smart charging as pure domain code: charging profiles, composite schedules, power sharing.
+
+No I/O and no OCPP payloads: version adapters (the simulator's :mod:`opencsms.simulator.charging`,
+later the CSMS's handlers) translate 1.6 / 2.0.1 / 2.1 payloads to :mod:`.model` types and back.
+
+* :mod:`.model` — profiles, schedules, periods, composite schedules.
+* :mod:`.composite` — the composite schedule of an EVSE or the station, the limit at an instant,
+  the next instant a limit may change.
+* :mod:`.rules` — profile checks shared by the versions, replacement/conflict slots, criteria.
+* :mod:`.allocation` — sharing a station-wide budget between EVSEs.
+"""
+
+from opencsms.smartcharging.allocation import share_power
+from opencsms.smartcharging.composite import (
+    EvseRating,
+    EvseState,
+    Limit,
+    StationState,
+    composite_schedule,
+    limit_at,
+    next_change,
+    station_budget,
+)
+from opencsms.smartcharging.model import (
+    ChargingProfile,
+    ChargingSchedule,
+    CompositePeriod,
+    CompositeSchedule,
+    ProfileKind,
+    ProfilePurpose,
+    RateUnit,
+    RecurrencyKind,
+    SchedulePeriod,
+)
+from opencsms.smartcharging.rules import Capabilities, Criteria, Rejection, check_profile
+
+__all__ = [
+    "Capabilities",
+    "ChargingProfile",
+    "ChargingSchedule",
+    "CompositePeriod",
+    "CompositeSchedule",
+    "Criteria",
+    "EvseRating",
+    "EvseState",
+    "Limit",
+    "ProfileKind",
+    "ProfilePurpose",
+    "RateUnit",
+    "RecurrencyKind",
+    "Rejection",
+    "SchedulePeriod",
+    "StationState",
+    "check_profile",
+    "composite_schedule",
+    "limit_at",
+    "next_change",
+    "share_power",
+    "station_budget",
+]
