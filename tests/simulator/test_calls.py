@@ -135,13 +135,9 @@ async def test_unhandled_action_is_answered_not_supported(csms: Csms) -> None:
         connection = csms.registry.get("NS1")
         assert connection is not None
         await csms.call_station("NS1", "ClearCache", {})
-        get_log = {
-            "log": {"remoteLocation": "ftp://x"},
-            "logType": "DiagnosticsLog",
-            "requestId": 1,
-        }
         with pytest.raises(CallErrorResponse) as refused:
-            await csms.call_station("NS1", "GetLog", get_log)
+            # Display messages (2.0.1 O) are not simulated.
+            await csms.call_station("NS1", "GetDisplayMessages", {"requestId": 1})
         assert refused.value.error_code == "NotSupported"
         frames = await csms.audit.page("NS1", None, 10)
     errors = [orjson.loads(f.payload) for f in frames if f.message_type == 4]
