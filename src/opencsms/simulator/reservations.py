@@ -145,6 +145,8 @@ class Reservations:
             return
         self._drop(reservation.id)
         self.expired.append(reservation.id)
+        if reservation.evse:
+            station.mark_status_changed([reservation.evse])  # before anyone sees it expired
         await station.notify_changed()
         if station.version is not OcppVersion.V16 and station.online_and_accepted:
             with contextlib.suppress(Exception):

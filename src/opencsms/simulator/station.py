@@ -299,6 +299,7 @@ class SimulatedStation:
         connector.meter.set_enabled(
             connector.operative and self._station_operative, self.clock.monotonic()
         )
+        self.charging.apply()  # a station-wide limit is shared with the new EV at once
         await self.send_statuses([evse])
 
     async def unplug(self, evse: int) -> None:
@@ -313,6 +314,7 @@ class SimulatedStation:
         else:
             self._connector(evse).meter.unplug(self.clock.monotonic())
         self.sessions.unplugged(evse)
+        self.charging.apply()
         await self.send_statuses([evse])
 
     async def authorize(self, id_token: str, token_type: str = "ISO14443") -> AuthEntry:
@@ -456,6 +458,7 @@ class SimulatedStation:
             connector = self._connector(target)
             connector.meter.set_enabled(connector.operative and self._station_operative, now)
         self._dirty.update(report)
+        self.charging.apply()
         return report
 
     def configuration_changed(self, name: str) -> None:
@@ -463,6 +466,10 @@ class SimulatedStation:
         if name in ("HeartbeatInterval", "OCPPCommCtrlr.HeartbeatInterval"):
             self._heartbeat_changed.set()  # B05/1.6 §9.1.14: the new interval applies at once
         self.sessions.configuration_changed(name)
+
+    def mark_status_changed(self, evses: Iterable[int]) -> None:
+        """Note that ``evses`` must be reported (at once counted in :attr:`unsent_statuses`)."""
+        self._dirty.update(evses)
 
     async def send_statuses(self, evses: Iterable[int]) -> None:
         """Send StatusNotification for each of ``evses`` (0 = 1.6 charge point) if possible.
