@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 
 from opencsms.errors import NotSupportedError
 from opencsms.ocpp.version import OcppVersion
-from opencsms.simulator import certificates, charging, maintenance, reporting, sessions
+from opencsms.simulator import (
+    certificates,
+    charging,
+    maintenance,
+    reporting,
+    session_control,
+)
 from opencsms.simulator.connection import HandlerFn, Payload, Reply
 
 if TYPE_CHECKING:
@@ -232,7 +238,7 @@ def _trigger(
     return Reply({"status": "NotImplemented"})
 
 
-_FEATURES = (sessions, charging, maintenance, certificates, reporting)
+_FEATURES = (session_control, charging, maintenance, certificates, reporting)
 
 ROUTES: dict[OcppVersion, dict[str, HandlerFn]] = {
     OcppVersion.V16: {
@@ -257,5 +263,5 @@ ROUTES: dict[OcppVersion, dict[str, HandlerFn]] = {
 }
 """Route tables; 2.1 uses the 2.0.1 table (the messages handled here did not change shape).
 
-Feature modules (sessions, charging, maintenance, certificates) export ``ROUTES_16`` and
+Feature modules (session_control, charging, maintenance, certificates) export ``ROUTES_16`` and
 ``ROUTES_2`` of their own, merged here."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from opencsms.clock import utc_iso
 from opencsms.ocpp.version import OcppVersion
-from opencsms.simulator import messages, reservations
+from opencsms.simulator import messages
 from opencsms.simulator.authorization import (
     AuthEntry,
     LocalAuthorization,
@@ -31,13 +31,13 @@ from opencsms.simulator.authorization import (
     entry_from_answer,
 )
 from opencsms.simulator.config_keys import ConfigKey, Variable
-from opencsms.simulator.connection import AfterAnswer, HandlerFn, Payload, Reply
+from opencsms.simulator.connection import AfterAnswer
 from opencsms.simulator.reservations import Reservations
 
 if TYPE_CHECKING:
     from opencsms.simulator.station import QueuedMessage, SimulatedStation
 
-__all__ = ["ROUTES_2", "ROUTES_16", "NotAuthorizedError", "Sessions", "Transaction"]
+__all__ = ["NotAuthorizedError", "Sessions", "Transaction"]
 
 #: 1.6 stop reasons (§7.35) that 2.0.1 spells differently (ReasonEnumType).
 _REASON_TO_2 = {"HardReset": "ImmediateReset", "SoftReset": "Reboot", "UnlockCommand": "Other"}
@@ -149,7 +149,8 @@ class Sessions:
             ):
                 model.add(component, name, Variable(value, mutability, _validator(value)))
 
-    def _flag(self, key16: str, component: str, variable: str) -> bool:
+    def flag(self, key16: str, component: str, variable: str) -> bool:
+        """A boolean setting: the 1.6 key or the 2.x variable, whichever this station has."""
         keys, model = self.station.keys, self.station.device_model
         if keys is not None:
             return keys.get(key16).lower() == "true"
@@ -248,24 +249,22 @@ class Sessions:
         """
         station = self.station
         now = station.clock.now()
-        use_list = self._flag("LocalAuthListEnabled", "LocalAuthListCtrlr", "Enabled")
-        use_cache = self._flag("AuthorizationCacheEnabled", "AuthCacheCtrlr", "Enabled")
+        use_list = self.flag("LocalAuthListEnabled", "LocalAuthListCtrlr", "Enabled")
+        use_cache = self.flag("AuthorizationCacheEnabled", "AuthCacheCtrlr", "Enabled")
         local = self.auth.lookup(token, now, use_list=use_list, use_cache=use_cache)
         online = station.online_and_accepted
         if not online:
-            if local is not None and self._flag(
+            if local is not None and self.flag(
                 "LocalAuthorizeOffline", "AuthCtrlr", "LocalAuthorizeOffline"
             ):
                 return local
-            if self._flag(
-                "AllowOfflineTxForUnknownId", "AuthCtrlr", "OfflineTxForUnknownIdEnabled"
-            ):
+            if self.flag("AllowOfflineTxForUnknownId", "AuthCtrlr", "OfflineTxForUnknownIdEnabled"):
                 return AuthEntry("Accepted")
             return AuthEntry("Invalid")
         if (
             local is not None
             and local.valid_at(now)
-            and self._flag("LocalPreAuthorize", "AuthCtrlr", "LocalPreAuthorize")
+            and self.flag("LocalPreAuthorize", "AuthCtrlr", "LocalPreAuthorize")
         ):
             return local
         answer = await station.call("Authorize", authorize_payload(station, token, token_type))
@@ -274,7 +273,7 @@ class Sessions:
         return entry
 
     def _remember(self, token: str, entry: AuthEntry) -> None:
-        if self._flag("AuthorizationCacheEnabled", "AuthCacheCtrlr", "Enabled"):
+        if self.flag("AuthorizationCacheEnabled", "AuthCacheCtrlr", "Enabled"):
             self.auth.cache[token] = entry
 
     # ------------------------------------------------------------------ transactions
@@ -366,7 +365,7 @@ class Sessions:
             if (
                 entry.status != "Accepted"
                 and not tx.stopped
-                and self._flag("StopTransactionOnInvalidId", "TxCtrlr", "StopTxOnInvalidId")
+                and self.flag("StopTransactionOnInvalidId", "TxCtrlr", "StopTxOnInvalidId")
             ):
                 station.spawn_background(lambda: self.stop(tx.evse, "DeAuthorized"))
         tx.started.set()
@@ -598,149 +597,3 @@ def _validator(default: str) -> Any:
     if default.isdigit():
         return lambda value: value.isdigit() and len(value) <= 9
     return None
-
-
-# ------------------------------------------------------------------------- handlers
-
-
-def remote_start_16(station: SimulatedStation, payload: Payload) -> Reply:
-    """1.6 §5.11 RemoteStartTransaction: Accepted when the connector can take a session."""
-    sessions = station.sessions
-    evse = payload.get("connectorId") or _free_evse(station)
-    if evse is None or not 1 <= evse <= station.evse_count or not station.can_start(evse):
-        return Reply({"status": "Rejected"})
-    token = payload["idTag"]
-    if not station.sessions.reservations.may_use(evse, token, None):
-        return Reply({"status": "Rejected"})
-    authorize = station.keys is not None and station.keys.get("AuthorizeRemoteTxRequests") == "true"
-
-    async def start() -> None:
-        with contextlib.suppress(NotAuthorizedError):
-            await sessions.start(evse, token, authorize=authorize, trigger="RemoteStart")
-
-    return Reply({"status": "Accepted"}, after=start)
-
-
-def remote_stop_16(station: SimulatedStation, payload: Payload) -> Reply:
-    """1.6 §5.12 RemoteStopTransaction: Accepted for an open transaction, else Rejected."""
-    tx = station.sessions.find(str(payload["transactionId"]))
-    if tx is None:
-        return Reply({"status": "Rejected"})
-    return Reply({"status": "Accepted"}, after=lambda: station.sessions.stop(tx.evse, "Remote"))
-
-
-def request_start_2(station: SimulatedStation, payload: Payload) -> Reply:
-    """F01/F02 RequestStartTransaction: Accepted, then TransactionEvent Started (RemoteStart)."""
-    sessions = station.sessions
-    evse = payload.get("evseId") or _free_evse(station)
-    if evse is None or not 1 <= evse <= station.evse_count or not station.can_start(evse):
-        return Reply({"status": "Rejected"})
-    id_token = payload["idToken"]
-    if not sessions.reservations.may_use(evse, id_token["idToken"], None):
-        return Reply({"status": "Rejected"})
-    assert station.device_model is not None
-    authorize = station.device_model.get("AuthCtrlr", "AuthorizeRemoteStart") == "true"
-    remote_start_id = payload["remoteStartId"]
-
-    async def start() -> None:
-        with contextlib.suppress(NotAuthorizedError):
-            await sessions.start(
-                evse,
-                id_token["idToken"],
-                id_token["type"],
-                remote_start_id=remote_start_id,
-                authorize=authorize,
-                trigger="RemoteStart",
-            )
-
-    return Reply({"status": "Accepted"}, after=start)
-
-
-def request_stop_2(station: SimulatedStation, payload: Payload) -> Reply:
-    """F03 RequestStopTransaction: Accepted for an open transaction (then Ended, RemoteStop)."""
-    tx = station.sessions.find(payload["transactionId"])
-    if tx is None:
-        return Reply({"status": "Rejected"})
-    return Reply({"status": "Accepted"}, after=lambda: station.sessions.stop(tx.evse, "Remote"))
-
-
-def get_transaction_status(station: SimulatedStation, payload: Payload) -> Reply:
-    """E14 GetTransactionStatus: whether it is ongoing and whether its messages are queued."""
-    transaction_id = payload.get("transactionId")
-    queued = station.queued_for(transaction_id)
-    answer: Payload = {"messagesInQueue": queued}
-    if transaction_id is not None:
-        answer["ongoingIndicator"] = station.sessions.find(transaction_id) is not None
-    return Reply(answer)
-
-
-def unlock_connector_16(station: SimulatedStation, payload: Payload) -> Reply:
-    """1.6 §5.18: a transaction on the connector is stopped (UnlockCommand) first."""
-    evse = payload["connectorId"]
-    if not 1 <= evse <= station.evse_count:
-        return Reply({"status": "NotSupported"})
-    if station.sessions.transaction(evse) is None:
-        return Reply({"status": "Unlocked"})
-    return Reply({"status": "Unlocked"}, after=lambda: station.sessions.stop(evse, "UnlockCommand"))
-
-
-def unlock_connector_2(station: SimulatedStation, payload: Payload) -> Reply:
-    """F05: OngoingAuthorizedTransaction while a session runs (F05.FR.02), else Unlocked."""
-    evse, connector = payload["evseId"], payload["connectorId"]
-    if not 1 <= evse <= station.evse_count or connector != 1:
-        return Reply({"status": "UnknownConnector"})
-    if station.sessions.transaction(evse) is not None:
-        return Reply({"status": "OngoingAuthorizedTransaction"})
-    return Reply({"status": "Unlocked"})
-
-
-def send_local_list(station: SimulatedStation, payload: Payload) -> Reply:
-    """1.6 §5.15 / D01-D02: full or differential update of the versioned local list."""
-    from opencsms.simulator.authorization import local_list_items
-
-    sessions = station.sessions
-    if not sessions._flag("LocalAuthListEnabled", "LocalAuthListCtrlr", "Enabled"):
-        return Reply({"status": "NotSupported" if station.keys is not None else "Failed"})
-    version = payload["listVersion"] if station.keys is not None else payload["versionNumber"]
-    items = local_list_items(station.version, payload)
-    status = sessions.auth.send_local_list(version, payload["updateType"] == "Full", items)
-    if status == "Accepted" and station.device_model is not None:
-        station.device_model.set("LocalAuthListCtrlr", "Entries", str(len(sessions.auth.entries)))
-    return Reply({"status": status})
-
-
-def get_local_list_version(station: SimulatedStation, payload: Payload) -> Reply:
-    """1.6 §5.10 / D01: the list version (0: empty list, never sent)."""
-    version = station.sessions.auth.version
-    if station.keys is not None:
-        return Reply({"listVersion": version})
-    return Reply({"versionNumber": version})
-
-
-def clear_cache(station: SimulatedStation, payload: Payload) -> Reply:
-    """1.6 §5.4 / C11: empty the authorization cache."""
-    station.sessions.auth.cache.clear()
-    return Reply({"status": "Accepted"})
-
-
-def _free_evse(station: SimulatedStation) -> int | None:
-    return next((e for e in range(1, station.evse_count + 1) if station.can_start(e)), None)
-
-
-ROUTES_16: dict[str, HandlerFn] = {
-    "ClearCache": clear_cache,
-    "GetLocalListVersion": get_local_list_version,
-    "RemoteStartTransaction": remote_start_16,
-    "RemoteStopTransaction": remote_stop_16,
-    "SendLocalList": send_local_list,
-    "UnlockConnector": unlock_connector_16,
-} | reservations.ROUTES_16
-ROUTES_2: dict[str, HandlerFn] = {
-    "ClearCache": clear_cache,
-    "GetLocalListVersion": get_local_list_version,
-    "GetTransactionStatus": get_transaction_status,
-    "RequestStartTransaction": request_start_2,
-    "RequestStopTransaction": request_stop_2,
-    "SendLocalList": send_local_list,
-    "UnlockConnector": unlock_connector_2,
-} | reservations.ROUTES_2
