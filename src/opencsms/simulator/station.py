@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +37,7 @@ from opencsms.simulator.connection import AfterAnswer, Counters, Link, Reply, Re
 from opencsms.simulator.ev import EvModel, EvseMeter
 from opencsms.simulator.faults import FaultSettings, SkewedClock
 from opencsms.simulator.maintenance import Maintenance
+from opencsms.simulator.outbox import Outbox, QueuedMessage
 from opencsms.simulator.sessions import Sessions, Transaction
 
 __all__ = ["QueuedMessage", "ReceivedCall", "SimulatedStation"]
@@ -52,26 +52,6 @@ class ReceivedCall:
     action: str
     payload: dict[str, Any]
     at: datetime
-
-
-@dataclass(slots=True)
-class QueuedMessage:
-    """A transaction-related message kept until the CSMS acknowledged it (1.6 §4.7 note,
-    2.0.1 E04/J: stored while offline and delivered in order after reconnecting).
-
-    ``delivered`` resolves with the CALLRESULT payload, or with ``None`` when the CSMS refused
-    the message with a CALLERROR (then ``error`` says why; it is not resent).
-    """
-
-    action: str
-    payload: dict[str, Any]
-    delivered: asyncio.Future[dict[str, Any] | None]
-    queued_offline: bool
-    error: CallFailedError | None = None
-    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    """Completes the payload just before it is sent (a 1.6 transactionId learnt meanwhile)."""
-    on_answer: Callable[[dict[str, Any] | None], None] | None = None
-    """Called with the answer (None: refused) before ``delivered`` resolves."""
 
 
 @dataclass(slots=True)
@@ -91,6 +71,7 @@ class SimulatedStation:
         self.clock = SkewedClock(clock or SystemClock())
         """The station's clock; ``clock.skew`` is the clock-skew fault (see faults.py)."""
         self.faults = FaultSettings()
+        self._outbox = Outbox(self.faults, self._changed)
         self.counters = Counters()
         """Calls sent and received over all connections."""
         self.notices: list[ProtocolNotice] = []
@@ -121,12 +102,10 @@ class SimulatedStation:
         self._must_boot = True
         self._boot_reason = "PowerUp"
         self._dirty: set[int] = set()
-        self._queue: deque[QueuedMessage] = deque()
         self._link: Link | None = None
         self._cond = asyncio.Condition()
         self._boot_trigger = asyncio.Event()
         self._heartbeat_changed = asyncio.Event()
-        self._queue_changed = asyncio.Event()
         self._reboot = False
         self._exit = contextlib.AsyncExitStack()
         self._conn_tasks: asyncio.TaskGroup | None = None
@@ -217,7 +196,7 @@ class SimulatedStation:
     @property
     def queued(self) -> int:
         """Transaction-related messages not yet acknowledged by the CSMS."""
-        return len(self._queue)
+        return len(self._outbox)
 
     def status(self, evse: int) -> str:
         """The connector status as this version spells it (1.6 §7.7 / 2.0.1 ConnectorStatusEnum).
@@ -271,15 +250,7 @@ class SimulatedStation:
 
     def queued_for(self, transaction_id: str | None) -> bool:
         """E14: whether messages of ``transaction_id`` (any, when None) wait in the queue."""
-        for message in self._queue:
-            if transaction_id is None:
-                return True
-            info = message.payload.get("transactionInfo")
-            if info is not None and info.get("transactionId") == transaction_id:
-                return True
-            if str(message.payload.get("transactionId")) == transaction_id:
-                return True
-        return False
+        return self._outbox.holds_transaction(transaction_id)
 
     def meter(self, evse: int) -> EvseMeter:
         """The meter of EVSE ``evse`` (1-based)."""
@@ -417,16 +388,13 @@ class SimulatedStation:
         on_answer: Callable[[dict[str, Any] | None], None] | None = None,
     ) -> QueuedMessage:
         """Queue a transaction-related message: delivered in order, also after a reconnect."""
-        message = QueuedMessage(
+        message = self._outbox.put(
             action,
             payload,
-            asyncio.get_running_loop().create_future(),
-            queued_offline=not self._online_and_accepted(),
+            offline=not self._online_and_accepted(),
             prepare=prepare,
             on_answer=on_answer,
         )
-        self._queue.append(message)
-        self._queue_changed.set()
         await self._changed()
         return message
 
@@ -647,7 +615,7 @@ class SimulatedStation:
         await self.send_statuses(())
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._heartbeats(link))
-            tasks.create_task(self._deliver_queue(link))
+            tasks.create_task(self._outbox.deliver(link))
 
     async def _boot_until_accepted(self, link: Link) -> None:
         """1.6 §4.2 / B01-B03: boot; on Pending/Rejected retry after ``interval``, sending
@@ -684,16 +652,6 @@ class SimulatedStation:
         await self._changed()
         return answer
 
-    def _reverse_queued_events(self) -> None:
-        """The reverse_queued_events fault: queued TransactionEvents go out newest first."""
-        events = [m for m in self._queue if m.action == "TransactionEvent"]
-        if len(events) < 2:
-            return
-        reordered = iter(reversed(events))
-        self._queue = deque(
-            next(reordered) if m.action == "TransactionEvent" else m for m in self._queue
-        )
-
     def _set_heartbeat_interval(self, seconds: int) -> None:
         if self.keys is not None:
             self.keys.set("HeartbeatInterval", str(seconds))
@@ -716,35 +674,3 @@ class SimulatedStation:
             await link.call("Heartbeat", {})
             self.heartbeats_sent += 1
             await self._changed()
-
-    async def _deliver_queue(self, link: Link) -> None:
-        """Deliver queued transaction messages strictly in order, each until acknowledged."""
-        if self.faults.reverse_queued_events:
-            self._reverse_queued_events()
-        while True:
-            self._queue_changed.clear()
-            while self._queue:
-                message = self._queue[0]
-                if message.prepare is not None:
-                    message.payload = message.prepare(message.payload)
-                    message.prepare = None
-                try:
-                    answer: dict[str, Any] | None = await link.call(message.action, message.payload)
-                except CallTimeoutError:
-                    continue  # unacknowledged: send the same message again
-                except ConnectionClosedError:
-                    raise  # stays queued for the next connection
-                except CallFailedError as exc:  # refused by the CSMS: resending will not help
-                    message.error = exc
-                    answer = None
-                if self.faults.duplicate_transaction_messages and answer is not None:
-                    # The same message again, as after a lost answer; its answer is not used.
-                    with contextlib.suppress(CallFailedError):
-                        await link.call(message.action, message.payload)
-                self._queue.popleft()
-                if message.on_answer is not None:
-                    message.on_answer(answer)
-                if not message.delivered.done():
-                    message.delivered.set_result(answer)
-                await self._changed()
-            await self._queue_changed.wait()
