@@ -25,13 +25,17 @@ from opencsms.api.server import ApiServer
 from opencsms.clock import Clock, SystemClock
 from opencsms.config import Settings, UnknownStationPolicy
 from opencsms.domain.audit import AuditTrail
+from opencsms.domain.authorization import AuthorizationService
 from opencsms.domain.model import RegistrationStatus
 from opencsms.domain.provisioning import ProvisioningService, permits_granted
 from opencsms.domain.reports import ReportService
 from opencsms.domain.stations import StationAdmin, StationSpec
+from opencsms.domain.token_admin import TokenAdmin
+from opencsms.domain.transactions import TransactionService, TransactionStatusReport
 from opencsms.errors import AlreadyExistsError, ConnectionClosedError, OpenCsmsError
 from opencsms.handlers import v16, v21, v201
 from opencsms.handlers.router import CallContext, Router, Services
+from opencsms.handlers.v201.transactions import ask_transaction_status
 from opencsms.ocpp.session import IncomingCall, Role, RpcSession, Strictness
 from opencsms.ocpp.version import OcppVersion
 from opencsms.storage.store import Storage
@@ -74,6 +78,8 @@ class Csms:
         )
         self.storage: Storage
         self.stations: StationAdmin
+        self.tokens: TokenAdmin
+        self.transactions: TransactionService
         self.audit: AuditTrail
         self.ports = BoundPorts(0, 0)
 
@@ -114,14 +120,26 @@ class Csms:
                     heartbeat_interval=seed.heartbeat_interval,
                 )
             )
+        self.tokens = TokenAdmin(self.storage, self.clock)
+        for token in settings.id_tokens:
+            await self.tokens.seed(token.values())
         self.audit = AuditTrail(
             self.storage, self.clock, retention_days=settings.audit_retention_days
         )
+        authorization = AuthorizationService(
+            self.storage,
+            self.clock,
+            unknown_tokens=settings.unknown_tokens,
+            master_pass_group_id=settings.master_pass_group_id,
+        )
+        self.transactions = TransactionService(self.storage, self.clock, authorization)
         self.services = Services(
             provisioning=ProvisioningService(
                 self.storage, self.clock, boot_retry_interval=settings.boot_retry_interval
             ),
             reports=ReportService(self.storage),
+            authorization=authorization,
+            transactions=self.transactions,
             clock=self.clock,
         )
         self._tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
@@ -231,6 +249,9 @@ class Csms:
             clock=self.clock,
             registration=admission.registration,
         )
+        # Sessions cached for an earlier connection may have changed meanwhile (another node,
+        # a reboot): reload them for this one.
+        self.transactions.forget(connection.station_id)
         previous = self.registry.attach(connection)
         if previous is not None and self._tasks is not None:
             log.info(
@@ -278,7 +299,37 @@ class Csms:
             ctx = self._contexts[connection] = CallContext(
                 connection.station_id, connection.version, connection.state, self.services
             )
-        return await self.router.dispatch(ctx, call.action, call.payload)
+        result = await self.router.dispatch(ctx, call.action, call.payload)
+        if (
+            call.action == "BootNotification"
+            and connection.version is not OcppVersion.V16
+            and result.get("status") == "Accepted"
+            and self._tasks is not None
+        ):
+            # E14: after a reboot, ask about the sessions that were open. The task's CALL goes out
+            # after this answer: the answer is queued before the task first runs.
+            self._tasks.create_task(self._reconcile(connection.station_id))
+        return result
+
+    async def _reconcile(self, station_id: str) -> None:
+        async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+            return await self.call_station(station_id, action, payload)
+
+        async def ask(transaction_id: str) -> TransactionStatusReport:
+            return await ask_transaction_status(call, transaction_id)
+
+        try:
+            closed = await self.transactions.reconcile(station_id, ask)
+        except OpenCsmsError as exc:
+            log.info("station %s: could not reconcile transactions: %s", station_id, exc)
+            return
+        for tx in closed:
+            log.info(
+                "station %s: transaction %s was lost (%s); closed",
+                station_id,
+                tx.transaction_id,
+                tx.stop_reason,
+            )
 
     # -------------------------------------------------------- operator → station
 

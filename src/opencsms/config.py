@@ -2,19 +2,22 @@
 
 Precedence, highest first: command-line flag, ``OPENCSMS_*`` environment variable, the ``[server]``
 table of the provisioning file (``--config``), built-in default. The provisioning file also seeds
-stations (``[[stations]]``), which are upserted on every start so that the file stays the source of
-truth for what it names while stations added through the API are left alone.
+stations (``[[stations]]``) and id tokens (``[[id_tokens]]``), which are upserted on every start so
+that the file stays the source of truth for what it names while records added through the API are
+left alone.
 """
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from opencsms.domain.model import RegistrationStatus, Strictness
+from opencsms.domain.tokens import InvalidTokenError, build_token
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -46,6 +49,23 @@ class StationSeed:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenSeed:
+    """One ``[[id_tokens]]`` entry of the provisioning file (checked when the file is read)."""
+
+    id_token: str
+    type: str | None = None
+    status: str = "Accepted"
+    expires_at: datetime | None = None
+    group_id: str | None = None
+    allowed_locations: tuple[str, ...] | None = None
+    max_concurrent: int | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The entry as :func:`opencsms.domain.tokens.build_token` takes it."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything ``opencsms serve`` can be told. See docs/configuration.md for each key."""
 
@@ -72,14 +92,21 @@ class Settings:
     """Where SQLite commits run: ``process`` (a child process: uses a second core) or ``thread``."""
     validate_outgoing: bool = False
     """Check the CSMS's own CALLRESULTs against the schemas too (on in tests; costs a check)."""
+    unknown_tokens: Literal["reject", "accept"] = "reject"
+    """An idTag/idToken the CSMS does not know: ``reject`` answers Invalid, ``accept`` Accepted."""
+    master_pass_group_id: str | None = None
+    """Tokens of this group are master passes (2.0.1 C16): they may stop anybody's session and
+    start none."""
     stations: tuple[StationSeed, ...] = field(default_factory=tuple)
+    id_tokens: tuple[TokenSeed, ...] = field(default_factory=tuple)
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with every non-None value in ``changes`` applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-_SERVER_KEYS = {f.name for f in fields(Settings)} - {"stations"}
+_SERVER_KEYS = {f.name for f in fields(Settings)} - {"stations", "id_tokens"}
+_TOKEN_KEYS = {f.name for f in fields(TokenSeed)}
 
 
 def load_settings_file(path: Path) -> Settings:
@@ -101,10 +128,40 @@ def load_settings_file(path: Path) -> Settings:
         )
     if values.get("sqlite_writer", "process") not in ("process", "thread"):
         raise ConfigError("sqlite_writer must be one of process, thread")
+    if values.get("unknown_tokens", "reject") not in ("reject", "accept"):
+        raise ConfigError("unknown_tokens must be one of reject, accept")
     if "subprotocols" in values:
         values["subprotocols"] = tuple(values["subprotocols"])
     seeds = tuple(_station_seed(i, entry) for i, entry in enumerate(data.get("stations", [])))
-    return Settings(**values, stations=seeds)
+    tokens = tuple(_token_seed(i, entry) for i, entry in enumerate(data.get("id_tokens", [])))
+    return Settings(**values, stations=seeds, id_tokens=tokens)
+
+
+def _token_seed(index: int, entry: Any) -> TokenSeed:
+    where = f"id_tokens[{index}]"
+    if not isinstance(entry, dict) or not isinstance(entry.get("id_token"), str):
+        raise ConfigError(f"{where} needs a string 'id_token'")
+    unknown = set(entry) - _TOKEN_KEYS
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
+    values = dict(entry)
+    expires = values.get("expires_at")
+    if isinstance(expires, str):
+        try:
+            values["expires_at"] = datetime.fromisoformat(expires)
+        except ValueError:
+            raise ConfigError(f"{where}.expires_at is not an ISO 8601 date-time") from None
+    if "allowed_locations" in values:
+        locations = values["allowed_locations"]
+        if not isinstance(locations, list) or not all(isinstance(x, str) for x in locations):
+            raise ConfigError(f"{where}.allowed_locations must be a list of strings")
+        values["allowed_locations"] = tuple(locations)
+    seed = TokenSeed(**values)
+    try:  # the same rules as the API, checked now so a typo stops the start
+        build_token(seed.values(), now=datetime.now(UTC), existing=None)
+    except InvalidTokenError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return seed
 
 
 def _station_seed(index: int, entry: Any) -> StationSeed:

@@ -8,7 +8,9 @@ from fastapi import Depends, FastAPI
 
 import opencsms
 from opencsms.api.auth import require_token
+from opencsms.api.id_tokens import id_tokens_router
 from opencsms.api.stations import stations_router
+from opencsms.api.transactions import transactions_router
 
 if TYPE_CHECKING:
     from opencsms.app import Csms
@@ -30,6 +32,8 @@ def create_app(csms: Csms) -> FastAPI:
         raise ValueError("the operator API needs an admin token (OPENCSMS_ADMIN_TOKEN)")
     auth: Any = Depends(require_token(token))
     app.include_router(stations_router(csms), prefix="/api/v1", dependencies=[auth])
+    app.include_router(id_tokens_router(csms), prefix="/api/v1", dependencies=[auth])
+    app.include_router(transactions_router(csms), prefix="/api/v1", dependencies=[auth])
 
     @app.get("/api/v1/health", tags=["health"])
     async def health() -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""What stations report about themselves: connector status, events, meter values, transaction
-events.
+"""What stations report about themselves: connector status, events, meter values (transaction
+events are the transactions service's: :mod:`opencsms.domain.transactions`).
 
 Each method returns only after the report is committed: the handler answers the station afterwards,
 so an acknowledged report is never lost. Every write is idempotent (ARCHITECTURE rule 7): a station
@@ -8,12 +8,7 @@ that resends a report from its offline queue stores nothing twice.
 
 from __future__ import annotations
 
-from opencsms.domain.model import (
-    ConnectorStatus,
-    MeterValueRecord,
-    StationEvent,
-    TransactionEventRecord,
-)
+from opencsms.domain.model import ConnectorStatus, MeterValueRecord, StationEvent
 from opencsms.storage.store import Storage
 
 
@@ -36,12 +31,3 @@ class ReportService:
         """1.6 MeterValues / 2.0.1 MeterValues and the meter values inside TransactionEvent."""
         if records:
             await self._storage.meter.add(records)
-
-    async def transaction_event(
-        self, event: TransactionEventRecord, meter_values: list[MeterValueRecord]
-    ) -> bool:
-        """2.0.1 TransactionEvent: the event and its meter values; False if it was a resend."""
-        fresh = await self._storage.transactions.add_event(event)
-        if meter_values:
-            await self._storage.meter.add(meter_values)
-        return fresh

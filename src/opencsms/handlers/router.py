@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from opencsms.clock import Clock
+from opencsms.domain.authorization import AuthorizationService
 from opencsms.domain.provisioning import ProvisioningService, check_allowed
 from opencsms.domain.reports import ReportService
+from opencsms.domain.transactions import TransactionService
 from opencsms.errors import NotSupportedError
 from opencsms.ocpp.version import OcppVersion
 from opencsms.transport.connection import ConnectionState
@@ -27,6 +29,8 @@ class Services:
 
     provisioning: ProvisioningService
     reports: ReportService
+    authorization: AuthorizationService
+    transactions: TransactionService
     clock: Clock
 
 

@@ -14,6 +14,7 @@ from .repositories import (
     AuditRepository,
     DeviationRepository,
     EventRepository,
+    IdTokenRepository,
     MeterRepository,
     StationRepository,
     StatusRepository,
@@ -40,6 +41,7 @@ class Storage:
     meter: MeterRepository
     events: EventRepository
     transactions: TransactionRepository
+    id_tokens: IdTokenRepository
     deviations: DeviationRepository
 
     def __init__(
@@ -56,7 +58,8 @@ class Storage:
         self.audit = AuditRepository(engine, writer)
         self.meter = MeterRepository(engine, writer)
         self.events = EventRepository(engine, writer)
-        self.transactions = TransactionRepository(engine, writer)
+        self.transactions = TransactionRepository(engine, writer, self.meter)
+        self.id_tokens = IdTokenRepository(engine, writer)
         self.deviations = DeviationRepository(engine, writer)
 
     @classmethod

@@ -24,6 +24,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -37,6 +38,7 @@ from .types import UtcDateTime
 
 __all__ = [
     "connector_status",
+    "id_tokens",
     "message_log",
     "metadata",
     "meter_values",
@@ -45,6 +47,7 @@ __all__ = [
     "stations",
     "status_history",
     "transaction_events",
+    "transactions",
 ]
 
 STATION_ID_LENGTH = 48
@@ -164,6 +167,8 @@ meter_values = Table(
     UniqueConstraint(
         "station_id", "timestamp", "evse_id", "transaction_id", name="uq_meter_values_sample"
     ),
+    # A session's samples (its meter series and energy) without scanning the station's history.
+    Index("ix_meter_values_transaction", "station_id", "transaction_id", "timestamp"),
 )
 
 transaction_events = Table(
@@ -210,4 +215,66 @@ station_deviations = Table(
     Column("last_seen", UtcDateTime, nullable=False),
     Column("count", Integer, nullable=False),
     UniqueConstraint("station_id", "action", "kind", "path", name="uq_station_deviations_key"),
+)
+
+id_tokens = Table(
+    "id_tokens",
+    metadata,
+    # 1.6 CiString20 / 2.0.1 "case insensitive": the key is the lower-case token, id_token keeps the
+    # operator's spelling.
+    Column("key", String(36), primary_key=True),
+    Column("id_token", String(36), nullable=False),
+    Column("type", String(16), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("group_id", String(36), nullable=True),
+    Column("allowed_locations", Text, nullable=True),  # JSON list, NULL = everywhere
+    Column("max_concurrent", Integer, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    # Allocated by the CSMS; for 1.6 it is the transactionId the station uses.
+    Column("id", _BIGID, primary_key=True, autoincrement=False),
+    Column("station_id", _ID, nullable=False),
+    Column("ocpp_version", String(16), nullable=False),
+    Column("transaction_id", Text, nullable=False),
+    # Identifies the message that created the row (1.6 StartTransaction content, 2.0.1
+    # transactionId): a resend finds the row instead of creating a second one (rule 7).
+    Column("origin_key", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("evse_id", Integer, nullable=True),
+    Column("connector_id", Integer, nullable=True),
+    Column("id_token", Text, nullable=True),
+    Column("id_token_type", Text, nullable=True),
+    Column("token_key", Text, nullable=True),
+    Column("group_id", Text, nullable=True),
+    Column("auth_status", Text, nullable=True),
+    Column("stop_id_token", Text, nullable=True),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("stopped_at", UtcDateTime, nullable=True),
+    Column("stop_reason", Text, nullable=True),
+    Column("stop_source", String(16), nullable=True),
+    Column("meter_start_wh", Float, nullable=True),
+    Column("meter_stop_wh", Float, nullable=True),
+    Column("energy_wh", Float, nullable=True),
+    Column("charging_state", Text, nullable=True),
+    Column("trigger_reason", Text, nullable=True),
+    Column("remote_start_id", Integer, nullable=True),
+    Column("reservation_id", Integer, nullable=True),
+    Column("first_seq_no", Integer, nullable=True),
+    Column("last_seq_no", Integer, nullable=True),
+    Column("token_seq_no", Integer, nullable=True),
+    Column("state_seq_no", Integer, nullable=True),
+    Column("offline", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("station_id", "origin_key", name="uq_transactions_origin"),
+    Index("ix_transactions_station", "station_id", "status", "id"),
+    Index("ix_transactions_station_txid", "station_id", "transaction_id"),
+    Index("ix_transactions_token", "token_key", "status"),
+    Index("ix_transactions_status", "status", "id"),
 )

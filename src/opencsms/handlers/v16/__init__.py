@@ -1,7 +1,7 @@
 """OCPP 1.6 route table."""
 
 from opencsms.handlers.router import RouteTable
-from opencsms.handlers.v16 import core
+from opencsms.handlers.v16 import core, transactions
 
 ROUTES: RouteTable = {
     "BootNotification": core.boot_notification,
@@ -9,4 +9,7 @@ ROUTES: RouteTable = {
     "StatusNotification": core.status_notification,
     "MeterValues": core.meter_values,
     "DataTransfer": core.data_transfer,
+    "Authorize": transactions.authorize,
+    "StartTransaction": transactions.start_transaction,
+    "StopTransaction": transactions.stop_transaction,
 }

@@ -1,13 +1,12 @@
 """OCPP 1.6 Core profile messages a charge point sends (1.6 §4): boot, heartbeat, status, meter
-values,
-data transfer. Authorize and Start/StopTransaction belong to the transactions block."""
+values, data transfer. Authorize and Start/StopTransaction are in :mod:`.transactions`."""
 
 from __future__ import annotations
 
 from typing import cast
 
 from opencsms.clock import utc_iso
-from opencsms.domain.model import BootInfo, ConnectorStatus
+from opencsms.domain.model import BootInfo, ConnectorStatus, RegistrationStatus
 from opencsms.handlers.common import meter_value_records, parse_timestamp
 from opencsms.handlers.router import CallContext, Payload, reply
 from opencsms.ocpp.types import v16
@@ -35,6 +34,9 @@ async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
     )
     decision = await ctx.services.provisioning.boot(ctx.station_id, info, ctx.version.value)
     ctx.state.registration = decision.status.value
+    if decision.status is RegistrationStatus.ACCEPTED:
+        # 1.6 sessions do not survive a reboot: the open ones are closed from what comes next.
+        await ctx.services.transactions.station_booted(ctx.station_id)
     response: v16.BootNotificationResponse = {
         "status": decision.status.value,
         "currentTime": utc_iso(decision.current_time),
@@ -67,6 +69,9 @@ async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
             reported_at=parse_timestamp(timestamp) if timestamp else None,
             received_at=ctx.received_at,
         )
+    )
+    await ctx.services.transactions.connector_status_16(
+        ctx.station_id, request["connectorId"], request["status"]
     )
     return {}
 

@@ -1,7 +1,7 @@
 """OCPP 2.0.1 route table."""
 
 from opencsms.handlers.router import RouteTable
-from opencsms.handlers.v201 import provisioning, reporting
+from opencsms.handlers.v201 import authorization, provisioning, reporting, transactions
 
 ROUTES: RouteTable = {
     "BootNotification": provisioning.boot_notification,
@@ -10,5 +10,6 @@ ROUTES: RouteTable = {
     "DataTransfer": provisioning.data_transfer,
     "NotifyEvent": reporting.notify_event,
     "MeterValues": reporting.meter_values,
-    "TransactionEvent": reporting.transaction_event,
+    "TransactionEvent": transactions.transaction_event,
+    "Authorize": authorization.authorize,
 }

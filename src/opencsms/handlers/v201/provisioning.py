@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from opencsms.clock import utc_iso
-from opencsms.domain.model import BootInfo, ConnectorStatus
+from opencsms.domain.model import BootInfo, ConnectorStatus, RegistrationStatus
 from opencsms.handlers.common import parse_timestamp
 from opencsms.handlers.router import CallContext, Payload, reply
 from opencsms.ocpp.types import v201
@@ -27,6 +27,9 @@ async def boot_notification(ctx: CallContext, payload: Payload) -> Payload:
     )
     decision = await ctx.services.provisioning.boot(ctx.station_id, info, ctx.version.value)
     ctx.state.registration = decision.status.value
+    if decision.status is RegistrationStatus.ACCEPTED:
+        # Open sessions may have been lost: the node asks GetTransactionStatus (E14) next.
+        await ctx.services.transactions.station_booted(ctx.station_id)
     response: v201.BootNotificationResponse = {
         "currentTime": utc_iso(decision.current_time),
         "interval": decision.interval,

@@ -1,5 +1,5 @@
-"""OCPP 2.0.1 messages that report measurements and events: NotifyEvent (N07), MeterValues (J01) and
-TransactionEvent (E01-E15, stored here; authorization and transaction state belong to block E/C)."""
+"""OCPP 2.0.1 messages that report measurements and events: NotifyEvent (N07) and MeterValues (J01).
+TransactionEvent is in :mod:`.transactions`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import cast
 
 import orjson
 
-from opencsms.domain.model import StationEvent, TransactionEventRecord
+from opencsms.domain.model import StationEvent
 from opencsms.handlers.common import meter_value_records, parse_timestamp
 from opencsms.handlers.router import CallContext, Payload
 from opencsms.ocpp.types import v201
@@ -53,37 +53,4 @@ async def meter_values(ctx: CallContext, payload: Payload) -> Payload:
             received_at=ctx.received_at,
         )
     )
-    return {}
-
-
-async def transaction_event(ctx: CallContext, payload: Payload) -> Payload:
-    """E01-E15: the event and its meter values are committed before the station gets its answer.
-
-    ``(transactionId, seqNo)`` identifies a message (E01.FR.16), so a resend from the offline
-    queue is stored once.
-    """
-    request = cast(v201.TransactionEventRequest, payload)
-    info = request["transactionInfo"]
-    evse = request.get("evse")
-    transaction_id = info["transactionId"]
-    record = TransactionEventRecord(
-        station_id=ctx.station_id,
-        transaction_id=transaction_id,
-        seq_no=request["seqNo"],
-        event_type=request["eventType"],
-        trigger_reason=request["triggerReason"],
-        timestamp=parse_timestamp(request["timestamp"]),
-        offline=request.get("offline", False),
-        payload_json=orjson.dumps(payload).decode(),
-        received_at=ctx.received_at,
-    )
-    samples = meter_value_records(
-        station_id=ctx.station_id,
-        evse_id=evse["id"] if evse else 0,
-        connector_id=evse.get("connectorId", 0) if evse else 0,
-        transaction_id=transaction_id,
-        meter_values=request.get("meterValue", []),
-        received_at=ctx.received_at,
-    )
-    await ctx.services.reports.transaction_event(record, samples)
     return {}

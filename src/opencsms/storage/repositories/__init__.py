@@ -3,6 +3,7 @@
 from .audit import AuditRepository
 from .deviations import DeviationRepository
 from .events import EventRepository
+from .id_tokens import IdTokenRepository
 from .meter import MeterRepository
 from .stations import StationRepository
 from .status import StatusRepository
@@ -12,6 +13,7 @@ __all__ = [
     "AuditRepository",
     "DeviationRepository",
     "EventRepository",
+    "IdTokenRepository",
     "MeterRepository",
     "StationRepository",
     "StatusRepository",

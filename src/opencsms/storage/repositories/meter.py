@@ -67,8 +67,14 @@ class MeterRepository(Repository):
         Identity of a sample set is (station, EVSE, transaction, timestamp): the first one stored
         wins, as a station resending from its offline queue sends the same values again.
         """
+        ops = self.ops(records)
+        if ops:
+            await self._writer.execute(*ops)
+
+    def ops(self, records: Iterable[MeterValueRecord]) -> list[WriteOp]:
+        """The writes of :meth:`add`, for a repository that commits them with its own ops."""
         ts = self._ts
-        ops = [
+        return [
             WriteOp(
                 _INSERT,
                 (
@@ -84,8 +90,19 @@ class MeterRepository(Repository):
             )
             for r in records
         ]
-        if ops:
-            await self._writer.execute(*ops)
+
+    async def for_transaction(self, station_id: str, transaction_id: str) -> list[MeterValueRecord]:
+        """Every sample set of one transaction, in station-time order."""
+        c = meter_values.c
+        query = (
+            select(meter_values)
+            .where(c.station_id == station_id, c.transaction_id == transaction_id)
+            .order_by(c.timestamp, c.evse_id)
+        )
+        with storage_errors():
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        return [_from_row(row) for row in rows]
 
     async def for_station(self, station_id: str, limit: int = 100) -> list[MeterValueRecord]:
         """The station's most recent samples, newest station timestamp first."""

@@ -1,0 +1,112 @@
+"""Sampled values of both versions, unit conversion and session energy from registers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+
+from opencsms.domain.metering import register_readings, samples_of, session_energy, to_base_unit
+from opencsms.domain.model import MeterValueRecord
+
+T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+
+
+def element(
+    minutes: int, samples: list[dict[str, object]], context: str | None = None
+) -> MeterValueRecord:
+    return MeterValueRecord(
+        "CS",
+        1,
+        1,
+        "A",
+        T0 + timedelta(minutes=minutes),
+        orjson.dumps(samples).decode(),
+        context,
+        T0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "multiplier", "expected"),
+    [
+        (2.5, "kWh", 0, (2500.0, "Wh")),
+        (7, "Wh", 3, (7000.0, "Wh")),
+        (11, "kW", 0, (11000.0, "W")),
+        (80, "Percent", 0, (80.0, "Percent")),
+        (5, None, 0, (5.0, "Wh")),
+    ],
+)
+def test_units(
+    value: float, unit: str | None, multiplier: int, expected: tuple[float, str]
+) -> None:
+    assert to_base_unit(value, unit, multiplier) == expected
+
+
+def test_samples_of_both_versions_keep_what_was_sent() -> None:
+    v16 = element(
+        0,
+        [
+            {"value": "1.5", "unit": "kWh", "context": "Sample.Clock"},
+            {"value": "AB12", "format": "SignedData"},
+        ],
+    )
+    v201 = element(
+        1,
+        [
+            {
+                "value": 3,
+                "measurand": "SoC",
+                "location": "EV",
+                "unitOfMeasure": {"unit": "Percent"},
+                "phase": None,
+                "signedMeterValue": {
+                    "signedMeterData": "x",
+                    "signingMethod": "",
+                    "encodingMethod": "",
+                    "publicKey": "",
+                },
+            }
+        ],
+    )
+    (energy,) = samples_of(v16)
+    assert (energy.measurand, energy.value, energy.unit, energy.raw) == (
+        "Energy.Active.Import.Register",
+        1500.0,
+        "Wh",
+        "1.5",
+    )
+    assert energy.context == "Sample.Clock"
+    (soc,) = samples_of(v201)
+    assert (soc.measurand, soc.value, soc.location, soc.signed["signedMeterData"]) == (
+        "SoC",
+        3.0,
+        "EV",
+        "x",
+    )
+
+
+def test_energy_is_end_minus_begin_not_a_sum() -> None:
+    records = [
+        element(
+            60, [{"value": 9.0, "unitOfMeasure": {"unit": "kWh"}, "context": "Transaction.End"}]
+        ),
+        element(0, [{"value": 1000, "context": "Transaction.Begin"}]),
+        element(30, [{"value": 5000}]),
+        element(90, [{"value": 9500}]),  # after the End reading (late sample): not the end
+    ]
+    assert session_energy(records) == (1000.0, 9000.0, 8000.0)
+    assert session_energy(records, meter_start_wh=500.0, meter_stop_wh=700.0) == (
+        500.0,
+        700.0,
+        200.0,
+    )
+    assert session_energy([]) == (None, None, None)
+
+
+def test_per_phase_registers_are_summed_when_there_is_no_total() -> None:
+    phases = [{"value": v, "phase": p} for v, p in ((100, "L1"), (200, "L2"), (300, "L3"))]
+    assert [r[2] for r in register_readings([element(0, phases)])] == [600.0]
+    with_total = [*phases, {"value": 650}]
+    assert [r[2] for r in register_readings([element(0, with_total)])] == [650.0]
