@@ -1,43 +1,44 @@
-"""The demo fleet of ``opencsms serve --demo`` boots on every version and reports its connectors."""
+"""The demo fleet of ``opencsms serve --demo``: every version boots, and drivers charge and leave
+(a newcomer sees whole sessions within a minute)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import defaultdict
 
 from opencsms.app import Csms
-from opencsms.demo import DEMO_STATIONS, run_demo_fleet
+from opencsms.demo import DEMO_SCENARIO, run_demo_fleet
 from opencsms.domain.model import ConnectorStatus
-from opencsms.ocpp.version import OcppVersion
+from opencsms.simulator.scenario import load_scenario
 
 
-async def test_demo_fleet_boots_and_reports(csms: Csms) -> None:
-    # 1.6 stations also report connector 0 (the charge point as a whole)
-    expected = {
-        station_id: evses + (1 if version is OcppVersion.V16 else 0)
-        for station_id, version, evses in DEMO_STATIONS
-    }
-    seen: Counter[str] = Counter()
-    all_reported = asyncio.Event()
+async def test_demo_fleet_boots_charges_and_stops(csms: Csms) -> None:
+    scenario = load_scenario(DEMO_SCENARIO)
+    versions = {g.version.value for g in scenario.groups}
+    assert versions == {"1.6", "2.0.1", "2.1"}
+    history: dict[tuple[str, int], list[str]] = defaultdict(list)
+    session_seen = asyncio.Event()
     report = csms.services.reports.connector_status
 
     async def observed(status: ConnectorStatus) -> None:
         await report(status)
-        seen[status.station_id] += 1
-        if all(seen[s] >= n for s, n in expected.items()):
-            all_reported.set()
+        seen = history[status.station_id, status.evse_id]
+        seen.append(status.status)
+        # 1.6 §4.9: Charging, then Finishing once the transaction stopped.
+        if "Charging" in seen and "Finishing" in seen[seen.index("Charging") :]:
+            session_seen.set()
 
     csms.services.reports.connector_status = observed  # type: ignore[method-assign]
     fleet = asyncio.create_task(run_demo_fleet(csms))
     try:
-        async with asyncio.timeout(20):
-            await all_reported.wait()
+        async with asyncio.timeout(60):
+            await session_seen.wait()
     finally:
         fleet.cancel()
         await asyncio.gather(fleet, return_exceptions=True)
-    for station_id, version, _evses in DEMO_STATIONS:
-        station = await csms.storage.stations.get(station_id)
-        assert station is not None
-        assert station.boot is not None
-        assert station.boot.model == "Demo AC 22"
-        assert station.ocpp_version == version.value
+    for group in scenario.groups:
+        for station_id in group.station_ids():
+            station = await csms.storage.stations.get(station_id)
+            assert station is not None
+            assert station.boot is not None
+            assert station.ocpp_version == group.version.value
