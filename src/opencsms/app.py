@@ -159,6 +159,7 @@ class Csms:
             ping_interval=settings.ping_interval,
             ping_timeout=settings.ping_timeout,
             close_timeout=settings.close_timeout,
+            open_timeout=settings.open_timeout,
             compression=settings.compression,
             backlog=settings.backlog,
         )

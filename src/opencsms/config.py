@@ -81,6 +81,9 @@ class Settings:
     close_timeout: float = 5.0
     """Seconds to wait for the peer's close frame; a dead link is dropped after ping_interval +
     ping_timeout + close_timeout."""
+    open_timeout: float = 60.0
+    """Seconds a station has to complete the WebSocket opening handshake. websockets' 10 s
+    default cut off thousands of handshakes in a 10,000-station reconnect storm."""
     call_timeout: float = 30.0
     heartbeat_interval: int = 300
     boot_retry_interval: int = 60

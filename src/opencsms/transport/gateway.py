@@ -85,6 +85,7 @@ class StationGateway:
         ping_timeout: float | None,
         close_timeout: float,
         compression: bool,
+        open_timeout: float = 60.0,
         backlog: int,
     ) -> None:
         self._admitter = admitter
@@ -94,6 +95,7 @@ class StationGateway:
         self._ping_interval = ping_interval or None
         self._ping_timeout = ping_timeout or None
         self._close_timeout = close_timeout
+        self._open_timeout = open_timeout
         self._compression = "deflate" if compression else None
         self._backlog = backlog
         self._admitted: dict[ServerConnection, Admission] = {}
@@ -113,6 +115,7 @@ class StationGateway:
             ping_interval=self._ping_interval,
             ping_timeout=self._ping_timeout,
             close_timeout=self._close_timeout,
+            open_timeout=self._open_timeout,
             server_header="OpenCSMS",
             backlog=self._backlog,
         )
