@@ -52,6 +52,13 @@ async def test_bad_config_file_is_reported(tmp_path: Path) -> None:
     assert "ocpp_prot" in out
 
 
+async def test_bad_unknown_tokens_policy_is_reported() -> None:
+    code, out = await _run("serve", "--unknown-tokens", "maybe")
+    assert code == 2
+    assert "--unknown-tokens" in out
+    assert "reject or accept" in out
+
+
 async def _read_until(stream: asyncio.StreamReader, pattern: str, seen: list[str]) -> re.Match[str]:
     async with asyncio.timeout(20):
         while True:

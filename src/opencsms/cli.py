@@ -75,6 +75,13 @@ def serve(
         UnknownStationPolicy | None,
         typer.Option(envvar=_env("UNKNOWN_STATIONS"), help="Policy for unknown station ids"),
     ] = None,
+    unknown_tokens: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("UNKNOWN_TOKENS"),
+            help="Answer for an idTag/idToken the CSMS does not know: reject (Invalid) | accept",
+        ),
+    ] = None,
     admin_token: Annotated[
         str | None,
         typer.Option(envvar=_env("ADMIN_TOKEN"), help="Bearer token of the operator API"),
@@ -90,7 +97,10 @@ def serve(
         settings = load_settings_file(config) if config else Settings()
     except ConfigError as exc:
         raise typer.BadParameter(str(exc), param_hint="--config") from None
+    if unknown_tokens not in (None, "reject", "accept"):
+        raise typer.BadParameter("must be reject or accept", param_hint="--unknown-tokens")
     settings = settings.with_overrides(
+        unknown_tokens=unknown_tokens,
         ocpp_port=ocpp_port,
         http_port=http_port,
         host=host,
