@@ -136,8 +136,12 @@ async def test_unhandled_action_is_answered_not_supported(csms: Csms) -> None:
         assert connection is not None
         await csms.call_station("NS1", "ClearCache", {})
         with pytest.raises(CallErrorResponse) as refused:
-            # Display messages (2.0.1 O) are not simulated.
-            await csms.call_station("NS1", "GetDisplayMessages", {"requestId": 1})
+            # PublishFirmware is for local controllers (L03), not charging stations.
+            await csms.call_station(
+                "NS1",
+                "PublishFirmware",
+                {"location": "http://x/f.bin", "checksum": "0" * 32, "requestId": 1},
+            )
         assert refused.value.error_code == "NotSupported"
         frames = await csms.audit.page("NS1", None, 10)
     errors = [orjson.loads(f.payload) for f in frames if f.message_type == 4]
