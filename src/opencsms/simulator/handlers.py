@@ -15,7 +15,10 @@ from opencsms.ocpp.version import OcppVersion
 from opencsms.simulator import (
     certificates,
     charging,
+    customer,
+    display,
     maintenance,
+    monitoring,
     reporting,
     session_control,
 )
@@ -238,7 +241,16 @@ def _trigger(
     return Reply({"status": "NotImplemented"})
 
 
-_FEATURES = (session_control, charging, maintenance, certificates, reporting)
+_FEATURES = (
+    session_control,
+    charging,
+    maintenance,
+    certificates,
+    reporting,
+    monitoring,
+    display,
+    customer,
+)
 
 ROUTES: dict[OcppVersion, dict[str, HandlerFn]] = {
     OcppVersion.V16: {
