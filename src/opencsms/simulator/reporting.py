@@ -38,7 +38,8 @@ def _entry(component: str, name: str, variable: Variable) -> dict[str, Any]:
         "variableAttribute": [attribute],
         "variableCharacteristics": {
             "dataType": _data_type(variable.value),
-            "supportsMonitoring": False,
+            # Every variable but a write-only one can carry a monitor (see monitoring.py).
+            "supportsMonitoring": variable.mutability != "WriteOnly",
         },
     }
 
