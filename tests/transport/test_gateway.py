@@ -76,6 +76,39 @@ async def test_correct_basic_auth_connects(csms: Csms) -> None:
         assert (await station.result("Heartbeat", {}))["currentTime"].endswith("Z")
 
 
+async def test_admission_follows_operator_changes_at_once(csms: Csms) -> None:
+    """Admission data is kept in memory (no database read per handshake): a changed password,
+    a changed registration and a deleted station apply to the very next connection."""
+    await csms.stations.create(StationSpec(id="CS-CH", password=PASSWORD))
+    new_password = "another-secret-password-2"
+    await csms.stations.update("CS-CH", {"password": new_password})
+    old = await _status_of_refusal(
+        csms, "/ocpp/CS-CH", additional_headers=basic_auth("CS-CH", PASSWORD)
+    )
+    assert old == 401
+    async with raw_station(csms, "CS-CH", headers=basic_auth("CS-CH", new_password)) as station:
+        assert (await station.result("Heartbeat", {}))["currentTime"].endswith("Z")
+    await csms.stations.delete("CS-CH")
+    assert await _status_of_refusal(csms, "/ocpp/CS-CH") == 404
+
+
+async def test_stations_in_the_database_are_admitted_after_a_restart(tmp_path: Path) -> None:
+    """Access data is loaded at start: a station created by an earlier run is admitted."""
+    settings = settings_for(tmp_path)
+    async with running_csms(settings) as first:
+        await first.stations.create(StationSpec(id="CS-OLD", password=PASSWORD))
+    async with (
+        running_csms(settings) as second,
+        raw_station(second, "CS-OLD", headers=basic_auth("CS-OLD", PASSWORD)) as station,
+    ):
+        assert (await station.result("Heartbeat", {}))["currentTime"].endswith("Z")
+    async with running_csms(settings) as third:
+        refused = await _status_of_refusal(
+            third, "/ocpp/CS-OLD", additional_headers=basic_auth("CS-OLD", "wrong-password-000000")
+        )
+    assert refused == 401
+
+
 async def test_password_is_stored_hashed(csms: Csms) -> None:
     await csms.stations.create(StationSpec(id="CS-PW", password=PASSWORD))
     stored = await csms.storage.stations.get("CS-PW")
