@@ -113,6 +113,22 @@ async def test_scenario_runs_sessions_network_flaps_and_timeline() -> None:
         )
     assert result.stations == 3
     assert result.sessions >= 3  # every EVSE saw at least one driver in 4 s
+    # Stopping the scenario ends the open sessions: every start has its stop.
+    assert result.charging == 0
+    for station in ("Q16-0001", "Q16-0002"):
+        starts = peer.recorder.of(station, "StartTransaction")
+        assert len(peer.recorder.of(station, "StopTransaction")) == len(starts)
+    ended = [
+        e
+        for e in peer.recorder.of("Q201-0001", "TransactionEvent")
+        if e.payload["eventType"] == "Ended"
+    ]
+    started = [
+        e
+        for e in peer.recorder.of("Q201-0001", "TransactionEvent")
+        if e.payload["eventType"] == "Started"
+    ]
+    assert len(ended) == len(started)
     assert peer.recorder.of("Q16-0001", "StartTransaction")
     assert peer.recorder.of("Q16-0001", "StopTransaction")
     events = peer.recorder.of("Q201-0001", "TransactionEvent")

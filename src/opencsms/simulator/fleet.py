@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from opencsms.errors import CallFailedError
 from opencsms.ocpp.version import OcppVersion
 from opencsms.simulator.config import EvseConfig, StationConfig
 from opencsms.simulator.drivers import drive_evse, flap_network, run_timeline
@@ -138,7 +139,28 @@ async def run_scenario(
                     tasks.create_task(_show_live(stations, scenario.name))
                 else:
                     tasks.create_task(_log_progress(stations))
+        await finish_sessions(stations)
         return report(stations)
+
+
+async def finish_sessions(stations: list[SimulatedStation], timeout: float = 5.0) -> int:  # noqa: ASYNC109
+    """Stopping the simulator ends its open sessions like drivers would (Local), so the CSMS is
+    not left with sessions that never end; returns how many were still unacknowledged after
+    ``timeout`` seconds (a CSMS that is gone, say)."""
+
+    async def finish(station: SimulatedStation) -> None:
+        station.go_online()  # a network flap cut short by the end must not strand the stops
+        for evse in range(1, station.evse_count + 1):
+            if station.transaction(evse) is not None:
+                with contextlib.suppress(CallFailedError, ValueError):
+                    await station.stop_transaction(evse, "Local")
+
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*(finish(s) for s in stations))
+            for station in stations:  # the stops are queued: wait until they are delivered
+                await station.wait_for(lambda s: s.queued == 0, timeout=None)
+    return sum(s.queued for s in stations)
 
 
 def _behaviours(
