@@ -8,13 +8,18 @@ what the specification allows, and anything else is answered with a CALLERROR Se
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from opencsms.clock import Clock
-from opencsms.domain.model import BootInfo, RegistrationStatus
+from opencsms.domain.model import BootInfo, RegistrationStatus, Station
 from opencsms.errors import SecurityError
 from opencsms.storage.store import Storage
+
+if TYPE_CHECKING:
+    from opencsms.domain.stations import StationAccess
 
 # Messages a station sends *because the CSMS asked* while Pending: the CSMS grants the permit when
 # the station accepts the request (TriggerMessage → the requested message; GetBaseReport/GetReport →
@@ -35,10 +40,20 @@ class BootDecision:
 class ProvisioningService:
     """Decides BootNotification answers and what a not-yet-accepted station may send."""
 
-    def __init__(self, storage: Storage, clock: Clock, *, boot_retry_interval: int) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        boot_retry_interval: int,
+        access: Callable[[str], Awaitable[StationAccess | None]] | None = None,
+    ) -> None:
         self._storage = storage
         self._clock = clock
         self._boot_retry_interval = boot_retry_interval
+        # StationAdmin.access: registration and interval from memory, so a boot storm does not
+        # queue a database read per station behind the single SQLite reader.
+        self._access = access
 
     async def boot(self, station_id: str, info: BootInfo, ocpp_version: str) -> BootDecision:
         """Record the boot data, then answer with the station's registration status.
@@ -47,7 +62,10 @@ class ProvisioningService:
         interval after which the station should retry its BootNotification.
         """
         now = self._clock.now()
-        station = await self._storage.stations.get(station_id)
+        if self._access is not None:
+            station: StationAccess | Station | None = await self._access(station_id)
+        else:
+            station = await self._storage.stations.get(station_id)
         if station is None:  # deleted while connected: refuse rather than resurrect it
             return BootDecision(RegistrationStatus.REJECTED, self._boot_retry_interval, now)
         await self._storage.stations.record_boot(station_id, info, now, ocpp_version)

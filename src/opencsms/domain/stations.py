@@ -51,16 +51,23 @@ def validate_interval(interval: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class StationAccess:
-    """What the gateway needs to admit a connection: who may connect, how, with what policy."""
+    """What admission and boot need: who may connect, how, with what policy and interval."""
 
     id: str
     password_hash: str | None
     registration: RegistrationStatus
     strictness: Strictness
+    heartbeat_interval: int
 
     @classmethod
     def of(cls, station: Station) -> StationAccess:
-        return cls(station.id, station.password_hash, station.registration, station.strictness)
+        return cls(
+            station.id,
+            station.password_hash,
+            station.registration,
+            station.strictness,
+            station.heartbeat_interval,
+        )
 
 
 class StationAdmin:
