@@ -26,14 +26,18 @@ from opencsms.clock import Clock, SystemClock
 from opencsms.config import Settings, UnknownStationPolicy
 from opencsms.domain.audit import AuditTrail
 from opencsms.domain.authorization import AuthorizationService
+from opencsms.domain.local_list_worker import LocalListWorker
+from opencsms.domain.local_lists import LocalListPort, LocalListService
 from opencsms.domain.model import RegistrationStatus
 from opencsms.domain.provisioning import ProvisioningService, permits_granted
 from opencsms.domain.reports import ReportService
-from opencsms.domain.stations import StationAdmin, StationSpec
+from opencsms.domain.reservations import ReservationService
+from opencsms.domain.stations import StationAccess, StationAdmin, StationSpec
 from opencsms.domain.token_admin import TokenAdmin
 from opencsms.domain.transactions import TransactionService, TransactionStatusReport
 from opencsms.errors import AlreadyExistsError, ConnectionClosedError, OpenCsmsError
 from opencsms.handlers import v16, v21, v201
+from opencsms.handlers.commands import StationCommands, station_commands
 from opencsms.handlers.router import CallContext, Router, Services
 from opencsms.handlers.v201.transactions import ask_transaction_status
 from opencsms.ocpp.session import IncomingCall, Role, RpcSession, Strictness
@@ -47,6 +51,7 @@ log = logging.getLogger("opencsms")
 
 LAST_SEEN_FLUSH_SECONDS = 5.0
 AUDIT_PURGE_SECONDS = 3600.0
+RESERVATION_EXPIRY_SECONDS = 30.0
 DRAIN_TIMEOUT_SECONDS = 10.0
 
 
@@ -80,6 +85,9 @@ class Csms:
         self.stations: StationAdmin
         self.tokens: TokenAdmin
         self.transactions: TransactionService
+        self.reservations: ReservationService
+        self.local_lists: LocalListService
+        self.local_list_worker: LocalListWorker
         self.audit: AuditTrail
         self.ports = BoundPorts(0, 0)
 
@@ -120,7 +128,20 @@ class Csms:
                     heartbeat_interval=seed.heartbeat_interval,
                 )
             )
-        self.tokens = TokenAdmin(self.storage, self.clock)
+        await self.stations.load_access()  # admission without a database read per handshake
+        self.local_lists = LocalListService(
+            self.storage, self.clock, default_items=settings.local_list_items_per_message
+        )
+        self.local_list_worker = LocalListWorker(
+            self.local_lists,
+            self._local_list_port,
+            policy=settings.local_lists,
+            debounce=settings.local_list_debounce,
+            concurrency=settings.local_list_concurrency,
+        )
+        self.tokens = TokenAdmin(
+            self.storage, self.clock, on_change=self.local_list_worker.tokens_changed
+        )
         for token in settings.id_tokens:
             await self.tokens.seed(token.values())
         self.audit = AuditTrail(
@@ -132,14 +153,21 @@ class Csms:
             unknown_tokens=settings.unknown_tokens,
             master_pass_group_id=settings.master_pass_group_id,
         )
-        self.transactions = TransactionService(self.storage, self.clock, authorization)
+        self.reservations = ReservationService(self.storage, self.clock, authorization)
+        self.transactions = TransactionService(
+            self.storage, self.clock, authorization, self.reservations
+        )
         self.services = Services(
             provisioning=ProvisioningService(
-                self.storage, self.clock, boot_retry_interval=settings.boot_retry_interval
+                self.storage,
+                self.clock,
+                boot_retry_interval=settings.boot_retry_interval,
+                access=self.stations.access,
             ),
             reports=ReportService(self.storage),
             authorization=authorization,
             transactions=self.transactions,
+            reservations=self.reservations,
             clock=self.clock,
         )
         self._tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
@@ -178,6 +206,8 @@ class Csms:
         self._jobs = [
             tasks.create_task(_every(LAST_SEEN_FLUSH_SECONDS, self._flush_last_seen)),
             tasks.create_task(_every(AUDIT_PURGE_SECONDS, self.audit.purge)),
+            tasks.create_task(_every(RESERVATION_EXPIRY_SECONDS, self.reservations.expire_due)),
+            tasks.create_task(self.local_list_worker.run(), name="local-lists"),
         ]
 
     def _cancel_jobs(self) -> None:
@@ -204,7 +234,7 @@ class Csms:
 
     async def admit(self, station_id: str) -> Admission | None:
         """The gateway's admission check: known stations, or unknown ones by policy."""
-        station = await self.storage.stations.get(station_id)
+        station = await self.stations.access(station_id)
         if station is None:
             policy = self.settings.unknown_stations
             if policy is UnknownStationPolicy.REJECT:
@@ -215,10 +245,11 @@ class Csms:
                 else RegistrationStatus.PENDING
             )
             try:
-                station = await self.stations.auto_register(station_id, registration)
+                registered = await self.stations.auto_register(station_id, registration)
+                station = StationAccess.of(registered)
                 log.info("auto-registered station %s as %s", station_id, registration.value)
             except AlreadyExistsError:  # two connections raced; the other one registered it
-                station = await self.storage.stations.get(station_id)
+                station = await self.stations.access(station_id)
                 if station is None:
                     return None
         return Admission(
@@ -268,6 +299,9 @@ class Csms:
         await self.storage.stations.record_connected(
             connection.station_id, version.value, connection.state.connected_at
         )
+        if connection.state.registration == RegistrationStatus.ACCEPTED:
+            # A managed station that missed token changes while away is re-synced.
+            self.local_list_worker.station_connected(connection.station_id)
         try:
             await connection.run()
         finally:
@@ -301,6 +335,9 @@ class Csms:
                 connection.station_id, connection.version, connection.state, self.services
             )
         result = await self.router.dispatch(ctx, call.action, call.payload)
+        if call.action == "BootNotification" and result.get("status") == "Accepted":
+            # The list may be gone after a reboot: the worker checks it (after this answer).
+            self.local_list_worker.station_booted(connection.station_id)
         if (
             call.action == "BootNotification"
             and connection.version is not OcppVersion.V16
@@ -357,6 +394,27 @@ class Csms:
             )
         except OpenCsmsError as exc:
             log.info("station %s: could not trigger a BootNotification: %s", station_id, exc)
+
+    def station_commands(self, station_id: str) -> StationCommands:
+        """Local list, cache and reservation commands to the station's live connection, in its
+        OCPP version (``ConnectionClosedError`` when it is not connected). The commands stay
+        bound to this connection: if the station reconnects, they fail rather than reach a new
+        connection that may speak another version."""
+        connection = self.registry.get(station_id)
+        if connection is None:
+            raise ConnectionClosedError(f"station {station_id} is not connected")
+
+        async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+            return await connection.call(action, payload)
+
+        return station_commands(connection.version, call)
+
+    def _local_list_port(self, station_id: str) -> LocalListPort | None:
+        """The worker's way to a station: its list commands if it is connected and Accepted."""
+        connection = self.registry.get(station_id)
+        if connection is None or connection.state.registration != RegistrationStatus.ACCEPTED:
+            return None
+        return self.station_commands(station_id).local_auth
 
     async def call_station(
         self, station_id: str, action: str, payload: dict[str, Any]

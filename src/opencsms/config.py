@@ -100,6 +100,16 @@ class Settings:
     master_pass_group_id: str | None = None
     """Tokens of this group are master passes (2.0.1 C16): they may stop anybody's session and
     start none."""
+    local_lists: Literal["managed", "all", "off"] = "managed"
+    """Automatic local-list syncs: ``managed`` for stations an operator synced once, ``all`` for
+    every station that boots Accepted, ``off`` for none (docs/local-lists.md)."""
+    local_list_items_per_message: int = 50
+    """Entries per SendLocalList when a station does not report its SendLocalListMaxLength /
+    LocalAuthListCtrlr.ItemsPerMessage."""
+    local_list_debounce: float = 2.0
+    """Seconds without token changes before stations are re-synced after a change."""
+    local_list_concurrency: int = 8
+    """Automatic local-list syncs running at once, however many stations need one."""
     stations: tuple[StationSeed, ...] = field(default_factory=tuple)
     id_tokens: tuple[TokenSeed, ...] = field(default_factory=tuple)
 
@@ -133,6 +143,14 @@ def load_settings_file(path: Path) -> Settings:
         raise ConfigError("sqlite_writer must be one of process, thread")
     if values.get("unknown_tokens", "reject") not in ("reject", "accept"):
         raise ConfigError("unknown_tokens must be one of reject, accept")
+    if values.get("local_lists", "managed") not in ("managed", "all", "off"):
+        raise ConfigError("local_lists must be one of managed, all, off")
+    for key in ("local_list_items_per_message", "local_list_concurrency"):
+        if key in values and (not isinstance(values[key], int) or values[key] < 1):
+            raise ConfigError(f"{key} must be a whole number of at least 1")
+    debounce = values.get("local_list_debounce", 0.0)
+    if not isinstance(debounce, int | float) or debounce < 0:
+        raise ConfigError("local_list_debounce must be a number of seconds (0 or more)")
     if "subprotocols" in values:
         values["subprotocols"] = tuple(values["subprotocols"])
     seeds = tuple(_station_seed(i, entry) for i, entry in enumerate(data.get("stations", [])))

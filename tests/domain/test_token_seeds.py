@@ -72,3 +72,26 @@ def test_bad_entries_stop_the_start(tmp_path: Path, entry: str, message: str) ->
 def test_unknown_token_policy_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown_tokens"):
         load_settings_file(write(tmp_path, '[server]\nunknown_tokens = "maybe"\n'))
+
+
+def test_local_list_settings_are_read_and_checked(tmp_path: Path) -> None:
+    settings = load_settings_file(
+        write(
+            tmp_path,
+            '[server]\nlocal_lists = "all"\nlocal_list_items_per_message = 25\n'
+            "local_list_debounce = 0.5\nlocal_list_concurrency = 4\n",
+        )
+    )
+    assert (
+        settings.local_lists,
+        settings.local_list_items_per_message,
+        settings.local_list_debounce,
+        settings.local_list_concurrency,
+    ) == ("all", 25, 0.5, 4)
+    for bad, message in (
+        ('local_lists = "some"', "local_lists"),
+        ("local_list_items_per_message = 0", "local_list_items_per_message"),
+        ("local_list_debounce = -1", "local_list_debounce"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_settings_file(write(tmp_path, f"[server]\n{bad}\n"))

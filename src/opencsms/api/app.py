@@ -9,6 +9,8 @@ from fastapi import Depends, FastAPI
 import opencsms
 from opencsms.api.auth import require_token
 from opencsms.api.id_tokens import id_tokens_router
+from opencsms.api.local_lists import local_lists_router
+from opencsms.api.reservations import reservations_router
 from opencsms.api.stations import stations_router
 from opencsms.api.transactions import transactions_router
 
@@ -34,6 +36,8 @@ def create_app(csms: Csms) -> FastAPI:
     app.include_router(stations_router(csms), prefix="/api/v1", dependencies=[auth])
     app.include_router(id_tokens_router(csms), prefix="/api/v1", dependencies=[auth])
     app.include_router(transactions_router(csms), prefix="/api/v1", dependencies=[auth])
+    app.include_router(local_lists_router(csms), prefix="/api/v1", dependencies=[auth])
+    app.include_router(reservations_router(csms), prefix="/api/v1", dependencies=[auth])
 
     @app.get("/api/v1/health", tags=["health"])
     async def health() -> dict[str, Any]:

@@ -20,11 +20,19 @@ Rules, first match wins:
 7. Master pass (C16, TC_C_47-49_CSMS): a token in the ``master_pass_group_id`` group is Accepted to
    authorize and to stop anybody's transaction, but may not start one of its own: Invalid.
 8. ConcurrentTx when starting would exceed the token's ``max_concurrent`` open sessions.
+
+One more rule applies to starts only, after these (:func:`reserved_for_other`): a session starting
+on an EVSE reserved for another token (not the token, not its group; see
+:mod:`opencsms.domain.reservation_model`) is refused even when the token is otherwise Accepted.
+2.0.1 answers ``NotAtThisTime`` (the token is valid, the EVSE is taken until the reservation ends:
+H03, the station "SHALL refuse" such tokens itself), which 1.6 does not know and receives as
+``Invalid`` (1.6 §5.13). Either way a station with StopTransactionOnInvalidId / StopTxOnInvalidId
+ends the session.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -41,6 +49,7 @@ __all__ = [
     "AuthorizationStatus",
     "UnknownTokenPolicy",
     "decide",
+    "reserved_for_other",
 ]
 
 UnknownTokenPolicy = Literal["reject", "accept"]
@@ -145,6 +154,14 @@ def decide(
     ):
         return answer(AuthorizationStatus.CONCURRENT_TX)
     return answer(AuthorizationStatus.ACCEPTED)
+
+
+def reserved_for_other(decision: AuthDecision) -> AuthDecision:
+    """The decision for a start on an EVSE reserved for another token: an Accepted token gets
+    NotAtThisTime (1.6: Invalid); a token refused anyway keeps its own reason."""
+    if not decision.accepted:
+        return decision
+    return replace(decision, status=AuthorizationStatus.NOT_AT_THIS_TIME)
 
 
 def _allowed_here(token: IdToken, station_id: str, evse_id: int | None) -> bool:

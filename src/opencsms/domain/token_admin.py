@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -54,16 +55,28 @@ class ImportReport:
 
 
 class TokenAdmin:
-    """Creates and changes id tokens on the operator's behalf."""
+    """Creates and changes id tokens on the operator's behalf.
 
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    ``on_change`` is called after every write that may have changed a token (the local lists
+    follow the tokens: :mod:`opencsms.domain.local_list_worker`).
+    """
+
+    def __init__(
+        self, storage: Storage, clock: Clock, *, on_change: Callable[[], None] | None = None
+    ) -> None:
         self._storage = storage
         self._clock = clock
+        self._on_change = on_change
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
 
     async def create(self, values: dict[str, Any]) -> IdToken:
         """Create a token (``AlreadyExistsError``, :class:`InvalidTokenError`)."""
         token = build_token(values, now=self._clock.now(), existing=None)
         await self._storage.id_tokens.create(token)
+        self._changed()
         return token
 
     async def update(self, id_token: str, changes: dict[str, Any]) -> IdToken:
@@ -73,16 +86,21 @@ class TokenAdmin:
             raise NotFoundError(f"id token {id_token!r} not found")
         token = build_token(changes, now=self._clock.now(), existing=existing)
         await self._storage.id_tokens.put(token)
+        self._changed()
         return token
 
     async def delete(self, id_token: str) -> bool:
-        return await self._storage.id_tokens.delete(id_token)
+        deleted = await self._storage.id_tokens.delete(id_token)
+        if deleted:
+            self._changed()
+        return deleted
 
     async def seed(self, values: dict[str, Any]) -> IdToken:
         """Make a provisioning-file entry true: create the token or replace what it names."""
         existing = await self._storage.id_tokens.get(str(values.get("id_token", "")))
         token = build_token(values, now=self._clock.now(), existing=existing)
         await self._storage.id_tokens.put(token)
+        self._changed()
         return token
 
     async def import_csv(self, text: str) -> ImportReport:
@@ -133,6 +151,7 @@ class TokenAdmin:
             report.created = report.updated = 0
             return report
         await self._storage.id_tokens.put(*tokens)
+        self._changed()
         return report
 
     async def export_csv(self) -> str:

@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "DEFAULT_TOKEN_TYPE",
     "MAX_ID_TOKEN_LENGTH",
     "TOKEN_TYPES",
     "IdToken",
@@ -44,6 +45,10 @@ TOKEN_TYPES = frozenset(
     }
 )
 """2.0.1 IdTokenEnumType. 1.6 has no token type; a 1.6 idTag matches a token of any type."""
+
+DEFAULT_TOKEN_TYPE = "ISO14443"
+"""The type the CSMS sends to a 2.0.1 station for a token stored without one (ReserveNow and
+SendLocalList need a type): RFID cards, the most common token."""
 
 
 class InvalidTokenError(ValueError):

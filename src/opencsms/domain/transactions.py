@@ -46,6 +46,8 @@ from opencsms.domain.authorization import (
 )
 from opencsms.domain.metering import session_energy
 from opencsms.domain.model import MeterValueRecord, TransactionEventRecord
+from opencsms.domain.reservation_model import Reservation
+from opencsms.domain.reservations import ReservationService
 from opencsms.domain.transaction_model import (
     StopSource,
     Transaction,
@@ -93,10 +95,17 @@ class _Boot:
 class TransactionService:
     """Starts, updates and stops transactions from station reports (one instance per node)."""
 
-    def __init__(self, storage: Storage, clock: Clock, authorization: AuthorizationService) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        authorization: AuthorizationService,
+        reservations: ReservationService | None = None,
+    ) -> None:
         self._storage = storage
         self._clock = clock
         self._auth = authorization
+        self._reservations = reservations
         self._open: dict[str, dict[str, Transaction]] = {}
         self._boots: dict[str, _Boot] = {}
         # Stations with at least one Active session, read once and then kept up to date: a boot
@@ -197,6 +206,18 @@ class TransactionService:
         decision = await self._auth.authorize(
             AuthRequest(id_tag, None, station_id, connector_id, AuthPurpose.START)
         )
+        claim: Reservation | None = None
+        if self._reservations is not None:
+            # 1.6 §5.13: on a reserved connector only the reserved idTag (or its parent) starts;
+            # the start that uses the reservation carries its reservationId (§4.8).
+            checked, claim = await self._reservations.check_start(
+                station_id,
+                evse_id=connector_id,
+                key=id_tag.lower(),
+                decision=decision,
+                reservation_id=reservation_id,
+            )
+            decision = checked or decision
         now = self._clock.now()
         # The station starts a session on a connector where one is open: that one is over, and
         # since 1.6 supplies no energy outside a session, this meterStart is where it ended.
@@ -237,6 +258,8 @@ class TransactionService:
         for old in superseded:
             self._remember(old)
         self._remember(tx)
+        if claim is not None and self._reservations is not None:
+            await self._reservations.mark_used(claim, tx.id)
         return StartOutcome(tx, decision, fresh=True)
 
     async def stop_16(
@@ -380,9 +403,27 @@ class TransactionService:
                 ),
                 exclude_transaction=current.id if current is not None else None,
             )
+        claim: Reservation | None = None
+        if (
+            self._reservations is not None
+            and not event.stops
+            and (current is None or current.token_key is None)
+            and (event.id_token is not None or event.reservation_id is not None)
+        ):
+            # H03: the token that starts (or first authorizes) a session on a reserved EVSE must
+            # be the reserved one or of its group; the event naming the reservation uses it up.
+            decision, claim = await self._reservations.check_start(
+                station_id,
+                evse_id=event.evse_id
+                if event.evse_id is not None
+                else (current.evse_id if current is not None else None),
+                key=event.id_token.lower() if event.id_token is not None else None,
+                decision=decision,
+                reservation_id=event.reservation_id,
+            )
         for attempt in (1, 2):
             try:
-                return decision, await self._apply(
+                fresh, updated = await self._apply(
                     station_id, event, record, meter_values, current, decision, origin
                 )
             except StorageError:
@@ -390,6 +431,10 @@ class TransactionService:
                     raise
                 # A new session's number was taken by another node: draw again.
                 self._storage.transactions.reseed()
+                continue
+            if fresh and claim is not None and self._reservations is not None:
+                await self._reservations.mark_used(claim, updated.id)
+            return decision, fresh
         raise AssertionError("unreachable")
 
     async def _apply(
@@ -401,7 +446,7 @@ class TransactionService:
         current: Transaction | None,
         decision: AuthDecision | None,
         origin: str,
-    ) -> bool:
+    ) -> tuple[bool, Transaction]:
         now = self._clock.now()
         superseded: list[Transaction] = []
         if current is None:
@@ -440,7 +485,7 @@ class TransactionService:
         for old in superseded:
             self._remember(old)
         self._remember(updated)
-        return fresh
+        return fresh, updated
 
     async def reconcile(
         self,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from opencsms.domain.model import MeterValueRecord
+
+StationCall = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+"""Sends a CALL to one connected station and returns its CALLRESULT payload
+(``Csms.call_station`` bound to a station id); raises ``CallFailedError``."""
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -17,6 +17,7 @@ from opencsms.clock import Clock
 from opencsms.domain.authorization import AuthorizationService
 from opencsms.domain.provisioning import ProvisioningService, check_allowed
 from opencsms.domain.reports import ReportService
+from opencsms.domain.reservations import ReservationService
 from opencsms.domain.transactions import TransactionService
 from opencsms.errors import NotSupportedError
 from opencsms.ocpp.version import OcppVersion
@@ -31,6 +32,7 @@ class Services:
     reports: ReportService
     authorization: AuthorizationService
     transactions: TransactionService
+    reservations: ReservationService
     clock: Clock
 
 

@@ -15,7 +15,9 @@ from .repositories import (
     DeviationRepository,
     EventRepository,
     IdTokenRepository,
+    LocalListRepository,
     MeterRepository,
+    ReservationRepository,
     StationRepository,
     StatusRepository,
     TransactionRepository,
@@ -43,6 +45,8 @@ class Storage:
     transactions: TransactionRepository
     id_tokens: IdTokenRepository
     deviations: DeviationRepository
+    local_lists: LocalListRepository
+    reservations: ReservationRepository
 
     def __init__(
         self,
@@ -61,6 +65,8 @@ class Storage:
         self.transactions = TransactionRepository(engine, writer, self.meter)
         self.id_tokens = IdTokenRepository(engine, writer)
         self.deviations = DeviationRepository(engine, writer)
+        self.local_lists = LocalListRepository(engine, writer)
+        self.reservations = ReservationRepository(engine, writer)
 
     @classmethod
     async def open(

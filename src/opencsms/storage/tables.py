@@ -39,9 +39,11 @@ from .types import UtcDateTime
 __all__ = [
     "connector_status",
     "id_tokens",
+    "local_lists",
     "message_log",
     "metadata",
     "meter_values",
+    "reservations",
     "station_deviations",
     "station_events",
     "stations",
@@ -277,4 +279,53 @@ transactions = Table(
     Index("ix_transactions_station_txid", "station_id", "transaction_id"),
     Index("ix_transactions_token", "token_key", "status"),
     Index("ix_transactions_status", "status", "id"),
+)
+
+local_lists = Table(
+    "local_lists",
+    metadata,
+    # One row per station whose Local Authorization List the CSMS manages (domain/local_lists.py).
+    Column("station_id", _ID, primary_key=True),
+    Column("ocpp_version", String(16), nullable=True),
+    Column("version", Integer, nullable=True),
+    Column("sent_version", Integer, nullable=False),
+    # JSON object: token key -> [spelling sent, digest of the info sent]. One text per station
+    # keeps a sync's write a single upsert through the group-commit writer.
+    Column("entries", Text, nullable=False),
+    Column("in_sync", Boolean, nullable=False),
+    Column("max_items", Integer, nullable=True),
+    Column("station_version", Integer, nullable=True),
+    Column("station_version_at", UtcDateTime, nullable=True),
+    Column("last_result", Text, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_attempt_at", UtcDateTime, nullable=True),
+    Column("synced_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    # Allocated by the CSMS: the OCPP reservationId (1.6) / id (2.0.1).
+    Column("id", _BIGID, primary_key=True, autoincrement=False),
+    Column("station_id", _ID, nullable=False),
+    Column("ocpp_version", String(16), nullable=False),
+    Column("evse_id", Integer, nullable=False),  # 0 = any EVSE (1.6 connector 0)
+    Column("connector_type", Text, nullable=True),
+    Column("id_token", Text, nullable=False),
+    Column("token_key", Text, nullable=False),
+    Column("id_token_type", Text, nullable=True),
+    Column("group_id", Text, nullable=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reserve_status", Text, nullable=True),
+    Column("cancel_status", Text, nullable=True),
+    Column("update_status", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("used_by", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_reservations_station", "station_id", "status", "id"),
+    Index("ix_reservations_status", "status", "expires_at"),
 )

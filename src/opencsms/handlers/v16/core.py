@@ -73,6 +73,10 @@ async def status_notification(ctx: CallContext, payload: Payload) -> Payload:
     await ctx.services.transactions.connector_status_16(
         ctx.station_id, request["connectorId"], request["status"]
     )
+    # §5.13: a Faulted or Unavailable connector (or charge point) ends its reservations.
+    await ctx.services.reservations.connector_status_16(
+        ctx.station_id, request["connectorId"], request["status"]
+    )
     return {}
 
 

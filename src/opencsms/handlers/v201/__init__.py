@@ -1,7 +1,13 @@
 """OCPP 2.0.1 route table."""
 
 from opencsms.handlers.router import RouteTable
-from opencsms.handlers.v201 import authorization, provisioning, reporting, transactions
+from opencsms.handlers.v201 import (
+    authorization,
+    provisioning,
+    reporting,
+    reservations,
+    transactions,
+)
 
 ROUTES: RouteTable = {
     "BootNotification": provisioning.boot_notification,
@@ -12,4 +18,5 @@ ROUTES: RouteTable = {
     "MeterValues": reporting.meter_values,
     "TransactionEvent": transactions.transaction_event,
     "Authorize": authorization.authorize,
+    "ReservationStatusUpdate": reservations.reservation_status_update,
 }

@@ -4,7 +4,9 @@ from .audit import AuditRepository
 from .deviations import DeviationRepository
 from .events import EventRepository
 from .id_tokens import IdTokenRepository
+from .local_lists import LocalListRepository
 from .meter import MeterRepository
+from .reservations import ReservationRepository
 from .stations import StationRepository
 from .status import StatusRepository
 from .transactions import TransactionRepository
@@ -14,7 +16,9 @@ __all__ = [
     "DeviationRepository",
     "EventRepository",
     "IdTokenRepository",
+    "LocalListRepository",
     "MeterRepository",
+    "ReservationRepository",
     "StationRepository",
     "StatusRepository",
     "TransactionRepository",
