@@ -505,7 +505,15 @@ class SimulatedStation:
         return self._link
 
     def _online_and_accepted(self) -> bool:
-        return self._link is not None and not self._must_boot and self.registration == "Accepted"
+        link = self._link
+        # A closed link counts as offline at once, before its tasks have wound down: a driver
+        # that retries while "online" must not spin on a dead connection.
+        return (
+            link is not None
+            and not link.closed
+            and not self._must_boot
+            and self.registration == "Accepted"
+        )
 
     # ------------------------------------------------------------------ connection life
 
@@ -592,10 +600,12 @@ class SimulatedStation:
     async def _guard(self, work: Awaitable[None]) -> None:
         try:
             await work
-        except CallFailedError as exc:  # mostly: the connection closed under us
-            log.info("%s: %s", self.config.id, exc)
-        except Exception:
-            log.exception("%s: simulator task failed", self.config.id)
+        except Exception as exc:
+            failed = _call_failure(exc)
+            if failed is not None:  # mostly: the connection closed under us
+                log.info("%s: %s", self.config.id, failed)
+            else:
+                log.exception("%s: simulator task failed", self.config.id)
 
     async def _handle(self, incoming: IncomingCall) -> Reply:
         call = incoming.call
@@ -674,3 +684,15 @@ class SimulatedStation:
             await link.call("Heartbeat", {})
             self.heartbeats_sent += 1
             await self._changed()
+
+
+def _call_failure(exc: BaseException) -> CallFailedError | None:
+    """The CallFailedError behind ``exc``, also from inside a task group's ExceptionGroup
+    (a connection's tasks fail together when it closes), or None for a real bug."""
+    if isinstance(exc, CallFailedError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        failures = [_call_failure(e) for e in exc.exceptions]
+        if failures and all(f is not None for f in failures):
+            return failures[0]
+    return None
