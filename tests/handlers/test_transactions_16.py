@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from opencsms.app import Csms
@@ -166,6 +167,23 @@ async def test_concurrent_session_limit(csms: Csms) -> None:
             "StartTransaction", start_16(connector=2, at="2026-01-01T12:00:00Z")
         )
     assert third["idTagInfo"]["status"] == "Accepted"
+
+
+async def test_concurrent_limit_holds_for_simultaneous_starts_at_two_stations(csms: Csms) -> None:
+    """The same card at two stations at the same moment: one session, not two (the limit is
+    decided for one start of a token at a time)."""
+    for station_id in ("CP1", "CP2"):
+        await csms.stations.create(StationSpec(id=station_id))
+    await add_token(csms, "TAG-1", max_concurrent=1)
+    async with raw_station(csms, "CP1") as cp1, raw_station(csms, "CP2") as cp2:
+        await booted(cp1, "ocpp1.6")
+        await booted(cp2, "ocpp1.6")
+        answers = await asyncio.gather(
+            cp1.result("StartTransaction", start_16(connector=1)),
+            cp2.result("StartTransaction", start_16(connector=1)),
+        )
+    statuses = sorted(a["idTagInfo"]["status"] for a in answers)
+    assert statuses == ["Accepted", "ConcurrentTx"]
 
 
 async def test_reboot_mid_session_closes_it_from_what_comes_next(csms: Csms) -> None:

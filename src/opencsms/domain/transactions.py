@@ -32,9 +32,13 @@ node's view: a future cluster must invalidate it when a station moves between no
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from opencsms.clock import Clock
 from opencsms.domain.authorization import (
@@ -111,8 +115,20 @@ class TransactionService:
         # Stations with at least one Active session, read once and then kept up to date: a boot
         # storm of stations without open sessions then costs no query at all.
         self._active_stations: set[str] | None = None
+        self._start_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     # ------------------------------------------------------------------ bookkeeping
+
+    def _start_lock(self, token_key: str | None) -> contextlib.AbstractAsyncContextManager[Any]:
+        """The lock serialising starts by one token (nothing to lock without a token)."""
+        if token_key is None:
+            return contextlib.nullcontext()
+        lock = self._start_locks.get(token_key)
+        if lock is None:
+            lock = self._start_locks[token_key] = asyncio.Lock()
+        return lock
 
     def forget(self, station_id: str) -> None:
         """Drop the station's cached sessions (a new connection reloads them from the store)."""
@@ -203,56 +219,59 @@ class TransactionService:
         for tx in sessions.values():
             if tx.origin_key == origin:  # resent after a lost answer
                 return StartOutcome(tx, _stored_decision(tx), fresh=False)
-        decision = await self._auth.authorize(
-            AuthRequest(id_tag, None, station_id, connector_id, AuthPurpose.START)
-        )
-        claim: Reservation | None = None
-        if self._reservations is not None:
-            # 1.6 §5.13: on a reserved connector only the reserved idTag (or its parent) starts;
-            # the start that uses the reservation carries its reservationId (§4.8).
-            checked, claim = await self._reservations.check_start(
-                station_id,
-                evse_id=connector_id,
-                key=id_tag.lower(),
-                decision=decision,
-                reservation_id=reservation_id,
+        # One start per token at a time: the concurrent-session limit counts open sessions, and
+        # two starts deciding at once would both see room for one more (single-node guarantee).
+        async with self._start_lock(id_tag.lower()):
+            decision = await self._auth.authorize(
+                AuthRequest(id_tag, None, station_id, connector_id, AuthPurpose.START)
             )
-            decision = checked or decision
-        now = self._clock.now()
-        # The station starts a session on a connector where one is open: that one is over, and
-        # since 1.6 supplies no energy outside a session, this meterStart is where it ended.
-        superseded = [
-            await self._close_inferred(
-                tx,
-                reason=self._lost_reason(tx),
-                at=timestamp,
-                meter_stop_wh=float(meter_start),
-            )
-            for tx in sessions.values()
-            if tx.evse_id == connector_id
-        ]
+            claim: Reservation | None = None
+            if self._reservations is not None:
+                # 1.6 §5.13: on a reserved connector only the reserved idTag (or its parent) starts;
+                # the start that uses the reservation carries its reservationId (§4.8).
+                checked, claim = await self._reservations.check_start(
+                    station_id,
+                    evse_id=connector_id,
+                    key=id_tag.lower(),
+                    decision=decision,
+                    reservation_id=reservation_id,
+                )
+                decision = checked or decision
+            now = self._clock.now()
+            # The station starts a session on a connector where one is open: that one is over, and
+            # since 1.6 supplies no energy outside a session, this meterStart is where it ended.
+            superseded = [
+                await self._close_inferred(
+                    tx,
+                    reason=self._lost_reason(tx),
+                    at=timestamp,
+                    meter_stop_wh=float(meter_start),
+                )
+                for tx in sessions.values()
+                if tx.evse_id == connector_id
+            ]
 
-        def build(new_id: int) -> Transaction:
-            return Transaction(
-                id=new_id,
-                station_id=station_id,
-                ocpp_version="1.6",
-                transaction_id=str(new_id),
-                origin_key=origin,
-                evse_id=connector_id,
-                connector_id=1,
-                id_token=id_tag,
-                token_key=id_tag.lower(),
-                group_id=decision.group_id,
-                auth_status=decision.status.value,
-                started_at=timestamp,
-                meter_start_wh=float(meter_start),
-                reservation_id=reservation_id,
-                created_at=now,
-                updated_at=now,
-            )
+            def build(new_id: int) -> Transaction:
+                return Transaction(
+                    id=new_id,
+                    station_id=station_id,
+                    ocpp_version="1.6",
+                    transaction_id=str(new_id),
+                    origin_key=origin,
+                    evse_id=connector_id,
+                    connector_id=1,
+                    id_token=id_tag,
+                    token_key=id_tag.lower(),
+                    group_id=decision.group_id,
+                    auth_status=decision.status.value,
+                    started_at=timestamp,
+                    meter_start_wh=float(meter_start),
+                    reservation_id=reservation_id,
+                    created_at=now,
+                    updated_at=now,
+                )
 
-        tx, fresh = await self._storage.transactions.create(build, *superseded)
+            tx, fresh = await self._storage.transactions.create(build, *superseded)
         if not fresh:
             return StartOutcome(tx, _stored_decision(tx), fresh=False)
         for old in superseded:
@@ -386,56 +405,58 @@ class TransactionService:
         current = sessions.get(event.transaction_id)
         if current is None:
             current = await self._storage.transactions.by_origin(station_id, origin)
-        decision = None
-        if event.id_token is not None:
-            evse_id = (
-                event.evse_id
-                if event.evse_id is not None
-                else (current.evse_id if current is not None else None)
-            )
-            decision = await self._auth.authorize(
-                AuthRequest(
-                    event.id_token,
-                    event.id_token_type,
-                    station_id,
-                    evse_id,
-                    AuthPurpose.STOP if event.stops else AuthPurpose.START,
-                ),
-                exclude_transaction=current.id if current is not None else None,
-            )
-        claim: Reservation | None = None
-        if (
-            self._reservations is not None
-            and not event.stops
-            and (current is None or current.token_key is None)
-            and (event.id_token is not None or event.reservation_id is not None)
-        ):
-            # H03: the token that starts (or first authorizes) a session on a reserved EVSE must
-            # be the reserved one or of its group; the event naming the reservation uses it up.
-            decision, claim = await self._reservations.check_start(
-                station_id,
-                evse_id=event.evse_id
-                if event.evse_id is not None
-                else (current.evse_id if current is not None else None),
-                key=event.id_token.lower() if event.id_token is not None else None,
-                decision=decision,
-                reservation_id=event.reservation_id,
-            )
-        for attempt in (1, 2):
-            try:
-                fresh, updated = await self._apply(
-                    station_id, event, record, meter_values, current, decision, origin
+        starts = event.id_token is not None and not event.stops
+        async with self._start_lock(event.id_token.lower() if starts and event.id_token else None):
+            decision = None
+            if event.id_token is not None:
+                evse_id = (
+                    event.evse_id
+                    if event.evse_id is not None
+                    else (current.evse_id if current is not None else None)
                 )
-            except StorageError:
-                if current is not None or attempt == 2:
-                    raise
-                # A new session's number was taken by another node: draw again.
-                self._storage.transactions.reseed()
-                continue
-            if fresh and claim is not None and self._reservations is not None:
-                await self._reservations.mark_used(claim, updated.id)
-            return decision, fresh
-        raise AssertionError("unreachable")
+                decision = await self._auth.authorize(
+                    AuthRequest(
+                        event.id_token,
+                        event.id_token_type,
+                        station_id,
+                        evse_id,
+                        AuthPurpose.STOP if event.stops else AuthPurpose.START,
+                    ),
+                    exclude_transaction=current.id if current is not None else None,
+                )
+            claim: Reservation | None = None
+            if (
+                self._reservations is not None
+                and not event.stops
+                and (current is None or current.token_key is None)
+                and (event.id_token is not None or event.reservation_id is not None)
+            ):
+                # H03: the token that starts (or first authorizes) a session on a reserved EVSE must
+                # be the reserved one or of its group; the event naming the reservation uses it up.
+                decision, claim = await self._reservations.check_start(
+                    station_id,
+                    evse_id=event.evse_id
+                    if event.evse_id is not None
+                    else (current.evse_id if current is not None else None),
+                    key=event.id_token.lower() if event.id_token is not None else None,
+                    decision=decision,
+                    reservation_id=event.reservation_id,
+                )
+            for attempt in (1, 2):
+                try:
+                    fresh, updated = await self._apply(
+                        station_id, event, record, meter_values, current, decision, origin
+                    )
+                except StorageError:
+                    if current is not None or attempt == 2:
+                        raise
+                    # A new session's number was taken by another node: draw again.
+                    self._storage.transactions.reseed()
+                    continue
+                if fresh and claim is not None and self._reservations is not None:
+                    await self._reservations.mark_used(claim, updated.id)
+                return decision, fresh
+            raise AssertionError("unreachable")
 
     async def _apply(
         self,
