@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from opencsms.storage import create_engine, normalize_url
-from opencsms.storage.migrate import migrate
+from opencsms.storage.migrate import migrate, migrate_engine
+from opencsms.storage.repositories.meter import samples_digest
 from opencsms.storage.tables import metadata
 from opencsms.storage.types import decode_sqlite_timestamp, encode_sqlite_timestamp, ensure_utc
 
@@ -79,8 +80,43 @@ async def test_migrations_apply_twice_and_match_tables(db_url: str) -> None:
     try:
         async with engine.connect() as conn:
             assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == (
-                "0003_local_lists_reservations"
+                "0004_meter_values_digest"
             )
             assert await conn.run_sync(_schema_diff) == []
     finally:
         await engine.dispose()
+
+
+async def test_meter_digest_migration_keeps_rows_and_gives_them_their_digest(
+    fresh_db_url: str,
+) -> None:
+    """0004 adds the content digest to the meter-value identity: rows stored before it get
+    their digest, so a resend of them after the upgrade is still recognised."""
+    db_url = fresh_db_url
+    engine = create_engine(db_url)
+    try:
+        await migrate_engine(engine, "0003_local_lists_reservations")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO meter_values (station_id, evse_id, connector_id, transaction_id,"
+                    " timestamp, samples, context, received_at) VALUES"
+                    " ('CP-M', 1, 1, '7', :ts, :samples, 'Sample.Periodic', :ts)"
+                ),
+                {"ts": _ts_param(db_url), "samples": '[{"value":"12"}]'},
+            )
+        await migrate_engine(engine)
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(text("SELECT samples, samples_digest FROM meter_values"))
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [(r.samples, r.samples_digest) for r in rows] == [
+        ('[{"value":"12"}]', samples_digest('[{"value":"12"}]'))
+    ]
+
+
+def _ts_param(db_url: str) -> object:
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    return encode_sqlite_timestamp(moment) if db_url.startswith("sqlite") else moment

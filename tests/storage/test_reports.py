@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from opencsms.domain.model import (
@@ -79,12 +80,25 @@ def sample(seconds: int, tx: str | None, value: str = "1") -> MeterValueRecord:
 async def test_meter_values_are_idempotent_with_and_without_transaction(storage: Storage) -> None:
     batch = [sample(0, None), sample(0, "42"), sample(10, "42")]
     await storage.meter.add(batch)
-    await storage.meter.add([sample(0, None, "999"), sample(10, "42", "999")])  # resends
+    await storage.meter.add([sample(0, None), sample(10, "42")])  # resends: the same content
     stored = await storage.meter.for_station("CP-1", limit=10)
     assert len(stored) == 3
-    assert stored[0] == sample(10, "42")  # newest first, first write wins
+    assert stored[0] == sample(10, "42")  # newest first
     assert {r.transaction_id for r in stored} == {None, "42"}
     assert sample(0, None) in stored
+
+
+async def test_different_readings_with_one_timestamp_are_all_kept(storage: Storage) -> None:
+    """A clock-aligned and a periodic sample in the same second, or measurands split over two
+    meterValue elements, share a timestamp: both are readings, neither may be dropped."""
+    periodic = sample(0, "42", "1000")
+    aligned = replace(periodic, samples_json='[{"value":"1000","context":"Sample.Clock"}]')
+    await storage.meter.add([periodic, aligned])
+    await storage.meter.add([aligned, periodic])  # and resending them changes nothing
+    stored = await storage.meter.for_transaction("CP-1", "42")
+    assert sorted(r.samples_json for r in stored) == sorted(
+        [periodic.samples_json, aligned.samples_json]
+    )
 
 
 async def test_meter_for_station_limit(storage: Storage) -> None:

@@ -163,11 +163,19 @@ meter_values = Table(
     Column("samples", Text, nullable=False),
     Column("context", Text, nullable=True),
     Column("received_at", UtcDateTime, nullable=False),
-    # The spec's uniqueness is the set (station, evse, transaction, timestamp); timestamp comes
-    # second so this one index also serves "newest samples of a station" without a second index
-    # on the hottest table.
+    # A hash of ``samples``: two different readings with the same timestamp (clock-aligned and
+    # periodic in one second, measurands split over elements) are both kept; a resend is not.
+    Column("samples_digest", Text, nullable=False, server_default=""),
+    # Identity: (station, timestamp, evse, transaction, content); timestamp comes second so this
+    # one index also serves "newest samples of a station" without a second index on the hottest
+    # table.
     UniqueConstraint(
-        "station_id", "timestamp", "evse_id", "transaction_id", name="uq_meter_values_sample"
+        "station_id",
+        "timestamp",
+        "evse_id",
+        "transaction_id",
+        "samples_digest",
+        name="uq_meter_values_sample",
     ),
     # A session's samples (its meter series and energy) without scanning the station's history.
     Index("ix_meter_values_transaction", "station_id", "transaction_id", "timestamp"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,11 +15,17 @@ from ..statements import Statement, WriteOp
 from ..tables import meter_values
 from .base import Repository, dialect_insert, storage_errors
 
-__all__ = ["NO_TRANSACTION", "MeterRepository"]
+__all__ = ["NO_TRANSACTION", "MeterRepository", "samples_digest"]
 
 NO_TRANSACTION = ""
 """Stored ``transaction_id`` of samples taken outside a transaction (NULL would defeat the unique
 index: NULL is distinct from NULL, so a resent sample would be stored twice)."""
+
+
+def samples_digest(samples_json: str) -> str:
+    """The content part of a meter value's identity (a resend has the same samples)."""
+    return hashlib.blake2b(samples_json.encode("utf-8"), digest_size=8).hexdigest()
+
 
 _COLUMNS = (
     "station_id",
@@ -29,6 +36,7 @@ _COLUMNS = (
     "samples",
     "context",
     "received_at",
+    "samples_digest",
 )
 
 _INSERT = Statement(
@@ -38,7 +46,13 @@ _INSERT = Statement(
         dialect_insert(d, meter_values)
         .values({name: bindparam(name) for name in _COLUMNS})
         .on_conflict_do_nothing(
-            index_elements=["station_id", "timestamp", "evse_id", "transaction_id"]
+            index_elements=[
+                "station_id",
+                "timestamp",
+                "evse_id",
+                "transaction_id",
+                "samples_digest",
+            ]
         )
     ),
 )
@@ -64,8 +78,9 @@ class MeterRepository(Repository):
     async def add(self, records: Iterable[MeterValueRecord]) -> None:
         """Store the records durably, ignoring any already stored.
 
-        Identity of a sample set is (station, EVSE, transaction, timestamp): the first one stored
-        wins, as a station resending from its offline queue sends the same values again.
+        Identity of a sample set is (station, EVSE, transaction, timestamp, samples): a station
+        resending from its offline queue sends the same values again and nothing new is stored;
+        a different reading with the same timestamp is stored too.
         """
         ops = self.ops(records)
         if ops:
@@ -86,6 +101,7 @@ class MeterRepository(Repository):
                     r.samples_json,
                     r.context,
                     ts(r.received_at),
+                    samples_digest(r.samples_json),
                 ),
             )
             for r in records
