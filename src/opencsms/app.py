@@ -139,19 +139,22 @@ class Csms:
             debounce=settings.local_list_debounce,
             concurrency=settings.local_list_concurrency,
         )
-        self.tokens = TokenAdmin(
-            self.storage, self.clock, on_change=self.local_list_worker.tokens_changed
-        )
-        for token in settings.id_tokens:
-            await self.tokens.seed(token.values())
-        self.audit = AuditTrail(
-            self.storage, self.clock, retention_days=settings.audit_retention_days
-        )
         authorization = AuthorizationService(
             self.storage,
             self.clock,
             unknown_tokens=settings.unknown_tokens,
             master_pass_group_id=settings.master_pass_group_id,
+        )
+
+        def tokens_changed() -> None:
+            authorization.tokens_changed()
+            self.local_list_worker.tokens_changed()
+
+        self.tokens = TokenAdmin(self.storage, self.clock, on_change=tokens_changed)
+        for token in settings.id_tokens:
+            await self.tokens.seed(token.values())
+        self.audit = AuditTrail(
+            self.storage, self.clock, retention_days=settings.audit_retention_days
         )
         self.reservations = ReservationService(self.storage, self.clock, authorization)
         self.transactions = TransactionService(

@@ -41,6 +41,9 @@ from opencsms.clock import Clock
 from opencsms.domain.tokens import IdToken, TokenStatus, parse_location, token_key
 from opencsms.storage.store import Storage
 
+TOKEN_CACHE_SIZE = 200_000
+"""Tokens kept in memory by the authorization service before it starts over."""
+
 __all__ = [
     "AuthDecision",
     "AuthPurpose",
@@ -191,6 +194,25 @@ class AuthorizationService:
         self._clock = clock
         self._unknown_tokens: UnknownTokenPolicy = unknown_tokens
         self._master_pass_group_id = master_pass_group_id
+        # Tokens (and unknown ids) by key, read once: every Authorize, start and stop decides
+        # from memory. TokenAdmin reports every change (tokens_changed), which empties it.
+        self._tokens: dict[str, IdToken | None] = {}
+
+    def tokens_changed(self) -> None:
+        """A token was created, changed or deleted: forget what was read (this node only)."""
+        self._tokens.clear()
+
+    async def _token(self, id_token: str) -> IdToken | None:
+        key = token_key(id_token)
+        try:
+            return self._tokens[key]
+        except KeyError:
+            pass
+        token = await self._storage.id_tokens.get(id_token)
+        if len(self._tokens) >= TOKEN_CACHE_SIZE:
+            self._tokens.clear()  # bounded: a flood of unknown ids cannot grow it without end
+        self._tokens[key] = token
+        return token
 
     async def authorize(
         self, request: AuthRequest, *, exclude_transaction: int | None = None
@@ -199,7 +221,7 @@ class AuthorizationService:
         against the token's concurrency limit)."""
         token = None
         if request.token_type != "NoAuthorization":
-            token = await self._storage.id_tokens.get(request.id_token)
+            token = await self._token(request.id_token)
         open_sessions = 0
         if (
             token is not None
