@@ -26,6 +26,7 @@ from opencsms.clock import Clock, SystemClock
 from opencsms.config import Settings, UnknownStationPolicy
 from opencsms.domain.audit import AuditTrail
 from opencsms.domain.authorization import AuthorizationService
+from opencsms.domain.commands import CommandRequest, CommandService, StationCall
 from opencsms.domain.local_list_worker import LocalListWorker
 from opencsms.domain.local_lists import LocalListPort, LocalListService
 from opencsms.domain.model import RegistrationStatus
@@ -89,6 +90,7 @@ class Csms:
         self.local_lists: LocalListService
         self.local_list_worker: LocalListWorker
         self.audit: AuditTrail
+        self.commands: CommandService
         self.ports = BoundPorts(0, 0)
 
     # ----------------------------------------------------------------- lifecycle
@@ -156,6 +158,7 @@ class Csms:
         self.audit = AuditTrail(
             self.storage, self.clock, retention_days=settings.audit_retention_days
         )
+        self.commands = CommandService(self.storage, self.clock)
         self.reservations = ReservationService(self.storage, self.clock, authorization)
         self.transactions = TransactionService(
             self.storage, self.clock, authorization, self.reservations
@@ -398,11 +401,16 @@ class Csms:
         except OpenCsmsError as exc:
             log.info("station %s: could not trigger a BootNotification: %s", station_id, exc)
 
-    def station_commands(self, station_id: str) -> StationCommands:
+    def station_commands(
+        self, station_id: str, *, requested_by: str | None = "api"
+    ) -> StationCommands:
         """Local list, cache and reservation commands to the station's live connection, in its
         OCPP version (``ConnectionClosedError`` when it is not connected). The commands stay
         bound to this connection: if the station reconnects, they fail rather than reach a new
-        connection that may speak another version."""
+        connection that may speak another version.
+
+        Each command is recorded in the command log as asked by ``requested_by``; ``None``
+        (the automatic local list syncs) records nothing."""
         connection = self.registry.get(station_id)
         if connection is None:
             raise ConnectionClosedError(f"station {station_id} is not connected")
@@ -410,14 +418,35 @@ class Csms:
         async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
             return await connection.call(action, payload)
 
-        return station_commands(connection.version, call)
+        if requested_by is None:
+            return station_commands(connection.version, call)
+        by = requested_by
+
+        async def recorded(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+            request = CommandRequest(
+                station_id, connection.version.value, action, payload, requested_by=by
+            )
+            return (await self.commands.send(request, call)).result()
+
+        return station_commands(connection.version, recorded)
+
+    def bound_call(self, connection: StationConnection) -> StationCall:
+        """A CALL sender bound to ``connection`` (never to a later one of the same station) that
+        notes what a Pending station may now send (B02.FR.09, like :meth:`call_station`)."""
+
+        async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+            result = await connection.call(action, payload)
+            connection.state.permits |= permits_granted(action, payload, result)
+            return result
+
+        return call
 
     def _local_list_port(self, station_id: str) -> LocalListPort | None:
         """The worker's way to a station: its list commands if it is connected and Accepted."""
         connection = self.registry.get(station_id)
         if connection is None or connection.state.registration != RegistrationStatus.ACCEPTED:
             return None
-        return self.station_commands(station_id).local_auth
+        return self.station_commands(station_id, requested_by=None).local_auth
 
     async def call_station(
         self, station_id: str, action: str, payload: dict[str, Any]
@@ -426,9 +455,7 @@ class Csms:
         connection = self.registry.get(station_id)
         if connection is None:
             raise ConnectionClosedError(f"station {station_id} is not connected")
-        result = await connection.call(action, payload)
-        connection.state.permits |= permits_granted(action, payload, result)
-        return result
+        return await self.bound_call(connection)(action, payload)
 
 
 async def _every(seconds: float, job: Any) -> None:

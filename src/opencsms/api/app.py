@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI
 
 import opencsms
 from opencsms.api.auth import require_token
+from opencsms.api.commands import commands_router
 from opencsms.api.id_tokens import id_tokens_router
 from opencsms.api.local_lists import local_lists_router
 from opencsms.api.reservations import reservations_router
@@ -38,6 +39,7 @@ def create_app(csms: Csms) -> FastAPI:
     app.include_router(transactions_router(csms), prefix="/api/v1", dependencies=[auth])
     app.include_router(local_lists_router(csms), prefix="/api/v1", dependencies=[auth])
     app.include_router(reservations_router(csms), prefix="/api/v1", dependencies=[auth])
+    app.include_router(commands_router(csms), prefix="/api/v1", dependencies=[auth])
 
     @app.get("/api/v1/health", tags=["health"])
     async def health() -> dict[str, Any]:

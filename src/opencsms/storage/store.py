@@ -12,6 +12,7 @@ from .db import create_engine
 from .migrate import migrate_engine
 from .repositories import (
     AuditRepository,
+    CommandRepository,
     DeviationRepository,
     EventRepository,
     IdTokenRepository,
@@ -47,6 +48,7 @@ class Storage:
     deviations: DeviationRepository
     local_lists: LocalListRepository
     reservations: ReservationRepository
+    commands: CommandRepository
 
     def __init__(
         self,
@@ -67,6 +69,7 @@ class Storage:
         self.deviations = DeviationRepository(engine, writer)
         self.local_lists = LocalListRepository(engine, writer)
         self.reservations = ReservationRepository(engine, writer)
+        self.commands = CommandRepository(engine, writer)
 
     @classmethod
     async def open(

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from .types import UtcDateTime
 
 __all__ = [
+    "commands",
     "connector_status",
     "id_tokens",
     "local_lists",
@@ -336,4 +337,25 @@ reservations = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_reservations_station", "station_id", "status", "id"),
     Index("ix_reservations_status", "status", "expires_at"),
+)
+
+commands = Table(
+    "commands",
+    metadata,
+    # Allocated by the CSMS when the operator asks (so a 2.0.1 remoteStartId can be one), the row
+    # is written once the station answered or the command failed.
+    Column("id", _BIGID, primary_key=True, autoincrement=False),
+    Column("station_id", _ID, nullable=False),
+    Column("ocpp_version", String(16), nullable=True),
+    Column("action", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON, as sent (or as refused)
+    Column("requested_by", Text, nullable=False),  # "api" today
+    Column("user_id", Text, nullable=True),  # the operator, once the API knows users
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("response", Text, nullable=True),  # JSON CALLRESULT payload
+    Column("error_code", Text, nullable=True),
+    Column("error_description", Text, nullable=True),
+    Column("duration_ms", Float, nullable=True),  # None: nothing was sent
+    Index("ix_commands_station", "station_id", "requested_at"),
 )

@@ -1,6 +1,7 @@
 """Repositories: async, domain records in and out, writes through the group-commit writer."""
 
 from .audit import AuditRepository
+from .commands import CommandRepository
 from .deviations import DeviationRepository
 from .events import EventRepository
 from .id_tokens import IdTokenRepository
@@ -13,6 +14,7 @@ from .transactions import TransactionRepository
 
 __all__ = [
     "AuditRepository",
+    "CommandRepository",
     "DeviationRepository",
     "EventRepository",
     "IdTokenRepository",

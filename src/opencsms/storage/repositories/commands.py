@@ -1,0 +1,152 @@
+"""The command log (table ``commands``).
+
+Command ids are allocated by the CSMS when an operator asks (a 2.0.1 RequestStartTransaction
+carries one as its ``remoteStartId``), like reservation numbers: an in-memory counter seeded with
+``max(id)`` on first use. The row is inserted with ``ON CONFLICT DO NOTHING`` once the command
+ended; if another node took the number meanwhile, the counter is re-seeded and the record gets the
+next free id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from opencsms.domain.commands import CommandRecord, CommandStatus
+from opencsms.errors import StorageError
+
+from ..statements import Statement, WriteOp
+from ..tables import commands
+from ..writer import GroupCommitWriter
+from .base import Repository, dialect_insert, storage_errors
+
+__all__ = ["CommandRepository"]
+
+_COLUMNS = tuple(c.name for c in commands.columns)
+_MAX_ID_ATTEMPTS = 5
+
+_INSERT = Statement(
+    "commands.insert",
+    _COLUMNS,
+    lambda d: (
+        dialect_insert(d, commands)
+        .values({name: bindparam(name) for name in _COLUMNS})
+        .on_conflict_do_nothing(index_elements=["id"])
+    ),
+    counted=True,
+)
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def _from_row(row: Row[Any]) -> CommandRecord:
+    m = row._mapping
+    return CommandRecord(
+        id=m["id"],
+        station_id=m["station_id"],
+        ocpp_version=m["ocpp_version"],
+        action=m["action"],
+        payload=orjson.loads(m["payload"]),
+        requested_by=m["requested_by"],
+        user_id=m["user_id"],
+        requested_at=m["requested_at"],
+        status=CommandStatus(m["status"]),
+        response=None if m["response"] is None else orjson.loads(m["response"]),
+        error_code=m["error_code"],
+        error_description=m["error_description"],
+        duration_ms=m["duration_ms"],
+    )
+
+
+class CommandRepository(Repository):
+    """Table ``commands``."""
+
+    def __init__(self, engine: AsyncEngine, writer: GroupCommitWriter) -> None:
+        super().__init__(engine, writer)
+        self._next_id: int | None = None
+        self._seed_lock = asyncio.Lock()
+
+    async def allocate(self) -> int:
+        """A command id no earlier allocation of this node returned."""
+        if self._next_id is None:
+            async with self._seed_lock:
+                if self._next_id is None:
+                    with storage_errors():
+                        async with self._engine.connect() as conn:
+                            top = await conn.scalar(select(func.max(commands.c.id)))
+                    self._next_id = int(top or 0) + 1
+        allocated = self._next_id
+        self._next_id += 1
+        return allocated
+
+    def _params(self, record: CommandRecord) -> tuple[Any, ...]:
+        values = {
+            "id": record.id,
+            "station_id": record.station_id,
+            "ocpp_version": record.ocpp_version,
+            "action": record.action,
+            "payload": _json(record.payload),
+            "requested_by": record.requested_by,
+            "user_id": record.user_id,
+            "requested_at": self._ts(record.requested_at),
+            "status": record.status.value,
+            "response": _json(record.response),
+            "error_code": record.error_code,
+            "error_description": record.error_description,
+            "duration_ms": record.duration_ms,
+        }
+        return tuple(values[name] for name in _COLUMNS)
+
+    async def add(self, record: CommandRecord) -> CommandRecord:
+        """Store ``record`` in one commit; returns it with the id it was stored under."""
+        for _ in range(_MAX_ID_ATTEMPTS):
+            (inserted,) = await self._writer.execute_counted(WriteOp(_INSERT, self._params(record)))
+            if inserted > 0:
+                return record
+            self._next_id = None  # another node used the number: re-seed from the table
+            record = replace(record, id=await self.allocate())
+        raise StorageError("could not allocate a command id")
+
+    async def get(self, command_id: int) -> CommandRecord | None:
+        query = select(commands).where(commands.c.id == command_id)
+        with storage_errors():
+            async with self._engine.connect() as conn:
+                row = (await conn.execute(query)).first()
+        return None if row is None else _from_row(row)
+
+    async def page(self, station_id: str, before_id: int | None, limit: int) -> list[CommandRecord]:
+        """The station's commands newest request first, strictly after command ``before_id`` in
+        that order (keyset on ``(requested_at, id)``, index ``(station_id, requested_at)``).
+
+        Pass the last id of one page as ``before_id`` to get the next; an id of another station
+        or an unknown id gives an empty page.
+        """
+        c = commands.c
+        query = select(commands).where(c.station_id == station_id)
+        with storage_errors():
+            async with self._engine.connect() as conn:
+                if before_id is not None:
+                    cursor = (
+                        await conn.execute(
+                            select(c.requested_at).where(
+                                c.id == before_id, c.station_id == station_id
+                            )
+                        )
+                    ).first()
+                    if cursor is None:
+                        return []
+                    at = cursor[0]
+                    query = query.where(
+                        or_(c.requested_at < at, and_(c.requested_at == at, c.id < before_id))
+                    )
+                query = query.order_by(c.requested_at.desc(), c.id.desc()).limit(limit)
+                rows = (await conn.execute(query)).all()
+        return [_from_row(row) for row in rows]
