@@ -183,6 +183,7 @@ async def test_token_changes_reach_connected_and_returning_stations(
             st.go_online()
             await st.wait_for(lambda s: "DRIVER-B" in s.sessions.auth.entries)
             assert update_type(sent_lists(st)[-1]) == ("Differential", 3, 1)
+            await csms.local_list_worker.idle()  # the station has it; the CSMS records the result
         state = await local_list(csms, station_id, entries="true")
         assert state["in_sync"] is True
         assert state["items"] == [

@@ -60,6 +60,9 @@ class LocalListWorker:
         self._pending: dict[str, bool] = {}
         """Queued stations → whether the reason includes a boot."""
         self._changed = asyncio.Event()
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.syncs = 0
         """Syncs run (for tests and metrics)."""
 
@@ -86,7 +89,12 @@ class LocalListWorker:
             self._pending[station_id] = self._pending[station_id] or boot
             return
         self._pending[station_id] = boot
+        self._idle.clear()
         self._queue.put_nowait(station_id)
+
+    async def idle(self) -> None:
+        """Return once no sync is queued or running (its result is stored by then)."""
+        await self._idle.wait()
 
     # ------------------------------------------------------------------ running
 
@@ -118,12 +126,17 @@ class LocalListWorker:
         while True:
             station_id = await self._queue.get()
             boot = self._pending.pop(station_id, False)
+            self._busy += 1
             try:
                 await self._sync(station_id, boot=boot)
             except OpenCsmsError as exc:
                 log.info("station %s: local list sync failed: %s", station_id, exc)
             except Exception:  # a bug must not stop the worker; the next trigger retries
                 log.exception("station %s: local list sync failed", station_id)
+            finally:
+                self._busy -= 1
+                if self._busy == 0 and self._queue.empty():
+                    self._idle.set()
 
     async def _sync(self, station_id: str, *, boot: bool) -> None:
         port = self._port_for(station_id)
