@@ -105,20 +105,9 @@ async def test_a_callers_ops_commit_together_or_not_at_all(storage: Storage) -> 
 
 def _meter_op(storage: Storage, record: MeterValueRecord) -> WriteOp:
     """The op MeterRepository.add builds, for tests that drive the writer directly."""
-    ts = storage.meter._ts
-    return WriteOp(
-        meter._INSERT,
-        (
-            record.station_id,
-            record.evse_id,
-            record.connector_id,
-            record.transaction_id,
-            ts(record.timestamp),
-            record.samples_json,
-            record.context,
-            ts(record.received_at),
-        ),
-    )
+    [op] = storage.meter.ops([record])
+    assert op.statement is meter._INSERT
+    return op
 
 
 async def test_execute_before_start_and_after_close(storage: Storage) -> None:
