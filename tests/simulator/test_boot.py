@@ -66,11 +66,12 @@ async def test_reset_reboots_with_a_new_boot_notification(csms: Csms) -> None:
     async with SimulatedStation(sim_config(csms, "SIM3", OcppVersion.V201)) as st:
         await st.wait_for(lambda s: s.registration == "Accepted")
         # Counted from here: on a loaded machine the first boot may itself have been retried.
-        boots_before, connections_before = st.boot_attempts, st.connections
+        boots_before, connections_before = st.boots_answered, st.connections
         answer = await csms.call_station("SIM3", "Reset", {"type": "Immediate"})
         assert answer == {"status": "Accepted"}
+        # Answered, not only sent: the CSMS has read (and logged) the new BootNotification.
         await st.wait_for(
-            lambda s: s.boot_attempts == boots_before + 1 and s.registration == "Accepted"
+            lambda s: s.boots_answered == boots_before + 1 and s.registration == "Accepted"
         )
         assert st.connections == connections_before + 1
         frames = await csms.audit.page("SIM3", None, 100)

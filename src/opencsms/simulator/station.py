@@ -93,6 +93,8 @@ class SimulatedStation:
         """Status of the last BootNotification answer (``None``: none since power-up/reset)."""
         self.connected = False
         self.boot_attempts = 0
+        self.boots_answered = 0
+        """BootNotifications the CSMS answered (``boot_attempts`` counts those sent)."""
         self.heartbeats_sent = 0
         self.statuses_sent = 0
         self.connections = 0
@@ -649,6 +651,7 @@ class SimulatedStation:
         self.boot_attempts += 1
         payload = messages.boot_notification(self.config, self._boot_reason, self.firmware_version)
         answer = await link.call("BootNotification", payload)
+        self.boots_answered += 1
         status = answer["status"]
         if status == "Accepted":
             if self._must_boot:  # B01 / 1.6 §4.2: every connector's status after a boot
