@@ -59,6 +59,13 @@ async def test_bad_unknown_tokens_policy_is_reported() -> None:
     assert "reject or accept" in out
 
 
+async def test_simulate_names_the_shipped_scenarios_for_an_unknown_one() -> None:
+    code, out = await _run("simulate", "--url", "ws://127.0.0.1:9/ocpp", "--scenario", "nope")
+    assert code == 2
+    assert "depot-ac" in out
+    assert "--scenario" in out
+
+
 async def _read_until(stream: asyncio.StreamReader, pattern: str, seen: list[str]) -> re.Match[str]:
     async with asyncio.timeout(20):
         while True:
