@@ -40,7 +40,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from histogram import Histogram
+from opencsms.load.histogram import Histogram
 from payloads import (
     MeterState,
     boot_notification_16,
@@ -434,7 +434,7 @@ def report(
         "compression": "off (client declines permessage-deflate)",
         "messages": stats.messages,
         "msg_per_s": round(stats.messages / cfg.duration, 1),
-        "latency_ms": {k: round(v, 3) for k, v in stats.hist.summary_ms().items()},
+        "latency_ms": stats.hist.summary_ms(),
         "errors": dict(stats.errors),
         "error_count": sum(stats.errors.values()),
         "errors_outside_window": stats.errors_outside_window,
@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     lat = result["latency_ms"]
     print(
         f"{cfg.version} {cfg.message} C={cfg.stations}: {result['msg_per_s']:.0f} msg/s "
-        f"p50 {lat['p50']:.2f} ms p99 {lat['p99']:.2f} ms errors {result['error_count']} "
+        f"p50 {lat['p50'] or 0:.2f} ms p99 {lat['p99'] or 0:.2f} ms errors {result['error_count']} "
         f"connect failures {result['connect_failures']} loadgen cores {result['loadgen_cores']}"
         f" server cores {result['server_cores']}",
         flush=True,

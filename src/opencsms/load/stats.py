@@ -6,10 +6,11 @@ percentiles are computed once, at report time, from log-bucketed histograms.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from opencsms.load.histogram import Histogram
 
 __all__ = [
     "BOOT",
@@ -29,73 +30,6 @@ ERROR_INVALID = "invalid_response"
 """A CALLRESULT that broke its response schema."""
 ERROR_CLOSED = "connection_closed"
 """The connection dropped while the CALL was outstanding."""
-
-_GROWTH = 1.01
-_LOG_GROWTH = math.log(_GROWTH)
-
-
-class Histogram:
-    """Latencies in nanoseconds, buckets growing by 1 %: any percentile is within 1 %."""
-
-    __slots__ = ("buckets", "count", "max_ns", "min_ns", "total_ns")
-
-    def __init__(self) -> None:
-        self.buckets: dict[int, int] = {}
-        self.count = 0
-        self.total_ns = 0
-        self.min_ns = 0
-        self.max_ns = 0
-
-    def record(self, ns: int) -> None:
-        """Add one sample (nanoseconds)."""
-        ns = max(ns, 1)
-        key = int(math.log(ns) / _LOG_GROWTH)
-        buckets = self.buckets
-        buckets[key] = buckets.get(key, 0) + 1
-        if self.count == 0 or ns < self.min_ns:
-            self.min_ns = ns
-        if ns > self.max_ns:
-            self.max_ns = ns
-        self.count += 1
-        self.total_ns += ns
-
-    def merge(self, other: Histogram) -> None:
-        """Add ``other``'s samples to this histogram."""
-        for key, n in other.buckets.items():
-            self.buckets[key] = self.buckets.get(key, 0) + n
-        if other.count and (self.count == 0 or other.min_ns < self.min_ns):
-            self.min_ns = other.min_ns
-        self.max_ns = max(self.max_ns, other.max_ns)
-        self.count += other.count
-        self.total_ns += other.total_ns
-
-    def percentile_ns(self, q: float) -> float | None:
-        """The ``q``-th percentile (0-100): the geometric middle of its bucket, clamped to the
-        observed range; ``None`` when empty."""
-        if self.count == 0:
-            return None
-        rank = max(1, math.ceil(self.count * q / 100.0))
-        seen = 0
-        for key in sorted(self.buckets):
-            seen += self.buckets[key]
-            if seen >= rank:
-                middle: float = _GROWTH ** (key + 0.5)
-                return min(max(middle, float(self.min_ns)), float(self.max_ns))
-        return float(self.max_ns)  # pragma: no cover - the ranks always add up
-
-    def summary_ms(self) -> dict[str, float | None]:
-        """p50/p95/p99/max/mean in milliseconds, rounded to µs; ``None`` values when empty."""
-
-        def ms(ns: float | None) -> float | None:
-            return None if ns is None else round(ns / 1e6, 3)
-
-        return {
-            "p50": ms(self.percentile_ns(50)),
-            "p95": ms(self.percentile_ns(95)),
-            "p99": ms(self.percentile_ns(99)),
-            "max": ms(self.max_ns if self.count else None),
-            "mean": ms(self.total_ns / self.count if self.count else None),
-        }
 
 
 @dataclass(slots=True)
