@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Column, Table, func, select
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -55,3 +56,35 @@ class Repository:
 
     def _ts_or_none(self, value: datetime | None) -> Any:
         return None if value is None else self._ts(value)
+
+
+class IdAllocator:
+    """Numbers new rows of a table without a read-modify-write per insert.
+
+    The counter starts after ``max(id)`` (read once, under a lock) and counts up in memory. An
+    insert that finds its number taken (another node allocated it) calls :meth:`reseed`, and the
+    next number is read from the table again.
+    """
+
+    def __init__(self, engine: AsyncEngine, id_column: Column[Any]) -> None:
+        self._engine = engine
+        self._column = id_column
+        self._next: int | None = None
+        self._lock = asyncio.Lock()
+
+    async def next(self) -> int:
+        """A number no earlier allocation of this node returned."""
+        if self._next is None:
+            async with self._lock:
+                if self._next is None:
+                    with storage_errors():
+                        async with self._engine.connect() as conn:
+                            top = await conn.scalar(select(func.max(self._column)))
+                    self._next = int(top or 0) + 1
+        allocated = self._next
+        self._next += 1
+        return allocated
+
+    def reseed(self) -> None:
+        """Forget the counter: the next number is read from the table again."""
+        self._next = None

@@ -9,12 +9,11 @@ next free id.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,7 +23,7 @@ from opencsms.errors import StorageError
 from ..statements import Statement, WriteOp
 from ..tables import commands
 from ..writer import GroupCommitWriter
-from .base import Repository, dialect_insert, storage_errors
+from .base import IdAllocator, Repository, dialect_insert, storage_errors
 
 __all__ = ["CommandRepository"]
 
@@ -71,21 +70,11 @@ class CommandRepository(Repository):
 
     def __init__(self, engine: AsyncEngine, writer: GroupCommitWriter) -> None:
         super().__init__(engine, writer)
-        self._next_id: int | None = None
-        self._seed_lock = asyncio.Lock()
+        self._ids = IdAllocator(engine, commands.c.id)
 
     async def allocate(self) -> int:
         """A command id no earlier allocation of this node returned."""
-        if self._next_id is None:
-            async with self._seed_lock:
-                if self._next_id is None:
-                    with storage_errors():
-                        async with self._engine.connect() as conn:
-                            top = await conn.scalar(select(func.max(commands.c.id)))
-                    self._next_id = int(top or 0) + 1
-        allocated = self._next_id
-        self._next_id += 1
-        return allocated
+        return await self._ids.next()
 
     def _params(self, record: CommandRecord) -> tuple[Any, ...]:
         values = {
@@ -111,7 +100,7 @@ class CommandRepository(Repository):
             (inserted,) = await self._writer.execute_counted(WriteOp(_INSERT, self._params(record)))
             if inserted > 0:
                 return record
-            self._next_id = None  # another node used the number: re-seed from the table
+            self._ids.reseed()  # another node used the number: re-seed from the table
             record = replace(record, id=await self.allocate())
         raise StorageError("could not allocate a command id")
 

@@ -7,7 +7,6 @@ node took the number, the counter is re-seeded and the insert retried.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 from collections.abc import Callable
 from datetime import datetime
@@ -23,7 +22,7 @@ from opencsms.errors import StorageError
 from ..statements import Statement, WriteOp
 from ..tables import reservations
 from ..writer import GroupCommitWriter
-from .base import Repository, dialect_insert, storage_errors
+from .base import IdAllocator, Repository, dialect_insert, storage_errors
 
 __all__ = ["ReservationRepository"]
 
@@ -69,8 +68,7 @@ class ReservationRepository(Repository):
 
     def __init__(self, engine: AsyncEngine, writer: GroupCommitWriter) -> None:
         super().__init__(engine, writer)
-        self._next_id: int | None = None
-        self._seed_lock = asyncio.Lock()
+        self._ids = IdAllocator(engine, reservations.c.id)
 
     def _params(self, reservation: Reservation) -> tuple[Any, ...]:
         out = []
@@ -83,28 +81,16 @@ class ReservationRepository(Repository):
             out.append(value)
         return tuple(out)
 
-    async def _allocate(self) -> int:
-        if self._next_id is None:
-            async with self._seed_lock:
-                if self._next_id is None:
-                    with storage_errors():
-                        async with self._engine.connect() as conn:
-                            top = await conn.scalar(select(func.max(reservations.c.id)))
-                    self._next_id = int(top or 0) + 1
-        allocated = self._next_id
-        self._next_id += 1
-        return allocated
-
     async def create(self, build: Callable[[int], Reservation]) -> Reservation:
         """Insert the reservation ``build(new_id)`` makes, with a fresh id."""
         for _ in range(_MAX_ID_ATTEMPTS):
-            reservation = build(await self._allocate())
+            reservation = build(await self._ids.next())
             (inserted,) = await self._writer.execute_counted(
                 WriteOp(_INSERT, self._params(reservation))
             )
             if inserted > 0:
                 return reservation
-            self._next_id = None  # another node used the number: re-seed from the table
+            self._ids.reseed()  # another node used the number: re-seed from the table
         raise StorageError("could not allocate a reservation id")
 
     async def save(self, *items: Reservation) -> None:

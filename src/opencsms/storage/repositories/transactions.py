@@ -12,7 +12,6 @@ the insert retried.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
@@ -28,7 +27,7 @@ from opencsms.errors import StorageError
 from ..statements import Statement, WriteOp
 from ..tables import transaction_events, transactions
 from ..writer import GroupCommitWriter
-from .base import Repository, dialect_insert, storage_errors
+from .base import IdAllocator, Repository, dialect_insert, storage_errors
 from .meter import MeterRepository
 
 __all__ = ["TransactionRepository"]
@@ -122,30 +121,17 @@ class TransactionRepository(Repository):
     ) -> None:
         super().__init__(engine, writer)
         self._meter = meter
-        self._next_id: int | None = None
-        self._seed_lock = asyncio.Lock()
+        self._ids = IdAllocator(engine, transactions.c.id)
 
     # ------------------------------------------------------------------ transactions
 
-    async def _allocate(self) -> int:
-        if self._next_id is None:
-            async with self._seed_lock:
-                if self._next_id is None:
-                    with storage_errors():
-                        async with self._engine.connect() as conn:
-                            top = await conn.scalar(select(func.max(transactions.c.id)))
-                    self._next_id = int(top or 0) + 1
-        allocated = self._next_id
-        self._next_id += 1
-        return allocated
-
     async def allocate(self) -> int:
         """A fresh transaction number (see the module docstring)."""
-        return await self._allocate()
+        return await self._ids.next()
 
     def reseed(self) -> None:
         """Forget the counter; the next allocation reads ``max(id)`` again (after a collision)."""
-        self._next_id = None
+        self._ids.reseed()
 
     def _tx_params(self, tx: Transaction) -> tuple[Any, ...]:
         out = []
@@ -173,7 +159,7 @@ class TransactionRepository(Repository):
         """
         meter_ops = self._meter.ops(meter_values)
         for _ in range(MAX_ID_ATTEMPTS):
-            tx = build(await self._allocate())
+            tx = build(await self._ids.next())
             counts = await self._writer.execute_counted(
                 WriteOp(_TX_INSERT, self._tx_params(tx)), *meter_ops
             )
@@ -184,7 +170,7 @@ class TransactionRepository(Repository):
             existing = await self.by_origin(tx.station_id, tx.origin_key)
             if existing is not None:
                 return existing, False
-            self._next_id = None  # another node used the number: re-seed from the table
+            self._ids.reseed()  # another node used the number: re-seed from the table
         raise StorageError("could not allocate a transaction id")
 
     async def save(
