@@ -18,6 +18,9 @@ __all__ = [
     "DeviceModel",
     "KeyStore",
     "Variable",
+    "is_boolean",
+    "is_non_negative_int",
+    "validator_like",
 ]
 
 #: Measurands the simulated meter can produce (see :mod:`opencsms.simulator.messages`).
@@ -26,7 +29,8 @@ KNOWN_MEASURANDS = frozenset(DEFAULT_MEASURANDS)
 Validator = Callable[[str], bool]
 
 
-def _non_negative_int(value: str) -> bool:
+def is_non_negative_int(value: str) -> bool:
+    """A non-negative integer setting (at most 9 digits)."""
     return value.isdigit() and len(value) <= 9
 
 
@@ -35,8 +39,18 @@ def _measurand_list(value: str) -> bool:
     return all(item in KNOWN_MEASURANDS for item in items)
 
 
-def _boolean(value: str) -> bool:
+def is_boolean(value: str) -> bool:
+    """A boolean setting: true or false, any case."""
     return value.lower() in ("true", "false")
+
+
+def validator_like(default: str) -> Validator | None:
+    """The check for a setting of the default's kind: boolean, non-negative integer, or any text."""
+    if default in ("true", "false"):
+        return is_boolean
+    if default.isdigit():
+        return is_non_negative_int
+    return None
 
 
 @dataclass(slots=True)
@@ -57,16 +71,16 @@ class KeyStore:
     def __init__(self, config: StationConfig) -> None:
         self._keys: dict[str, ConfigKey] = {
             "HeartbeatInterval": ConfigKey(
-                str(config.heartbeat_interval), False, _non_negative_int
+                str(config.heartbeat_interval), False, is_non_negative_int
             ),
             "MeterValueSampleInterval": ConfigKey(
-                str(config.meter_sample_interval), False, _non_negative_int
+                str(config.meter_sample_interval), False, is_non_negative_int
             ),
             "MeterValuesSampledData": ConfigKey(
                 ",".join(config.measurands), False, _measurand_list
             ),
-            "ConnectionTimeOut": ConfigKey("60", False, _non_negative_int),
-            "AuthorizationCacheEnabled": ConfigKey("true", False, _boolean),
+            "ConnectionTimeOut": ConfigKey("60", False, is_non_negative_int),
+            "AuthorizationCacheEnabled": ConfigKey("true", False, is_boolean),
             "NumberOfConnectors": ConfigKey(str(len(config.evses)), readonly=True),
             "SupportedFeatureProfiles": ConfigKey("Core,RemoteTrigger", readonly=True),
             "GetConfigurationMaxKeys": ConfigKey("50", readonly=True),
@@ -138,29 +152,29 @@ class DeviceModel:
         self._components: dict[str, dict[str, Variable]] = {
             "OCPPCommCtrlr": {
                 "HeartbeatInterval": Variable(
-                    str(config.heartbeat_interval), "ReadWrite", _non_negative_int
+                    str(config.heartbeat_interval), "ReadWrite", is_non_negative_int
                 ),
                 "RetryBackOffWaitMinimum": Variable(
-                    str(_ceil(backoff.wait_minimum)), "ReadWrite", _non_negative_int
+                    str(_ceil(backoff.wait_minimum)), "ReadWrite", is_non_negative_int
                 ),
                 "RetryBackOffRandomRange": Variable(
-                    str(_ceil(backoff.random_range)), "ReadWrite", _non_negative_int
+                    str(_ceil(backoff.random_range)), "ReadWrite", is_non_negative_int
                 ),
                 "RetryBackOffRepeatTimes": Variable(
-                    str(backoff.repeat_times), "ReadWrite", _non_negative_int
+                    str(backoff.repeat_times), "ReadWrite", is_non_negative_int
                 ),
                 "NetworkConfigurationPriority": Variable("0", "ReadOnly"),
             },
             "SampledDataCtrlr": {
-                "Enabled": Variable("true", "ReadWrite", _boolean),
+                "Enabled": Variable("true", "ReadWrite", is_boolean),
                 "TxUpdatedInterval": Variable(
-                    str(config.meter_sample_interval), "ReadWrite", _non_negative_int
+                    str(config.meter_sample_interval), "ReadWrite", is_non_negative_int
                 ),
                 "TxUpdatedMeasurands": Variable(
                     ",".join(config.measurands), "ReadWrite", _measurand_list
                 ),
             },
-            "AuthCacheCtrlr": {"Enabled": Variable("true", "ReadWrite", _boolean)},
+            "AuthCacheCtrlr": {"Enabled": Variable("true", "ReadWrite", is_boolean)},
             "SecurityCtrlr": {
                 "SecurityProfile": Variable("1" if config.password else "0", "ReadOnly"),
                 "Identity": Variable(config.id, "ReadOnly"),

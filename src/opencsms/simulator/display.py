@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from opencsms.handlers.common import parse_timestamp
 from opencsms.ocpp.version import OcppVersion
-from opencsms.simulator.config_keys import Variable
+from opencsms.simulator.config_keys import Variable, is_boolean
 from opencsms.simulator.connection import HandlerFn, Payload, Reply
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class DisplayMessages:
             try:
                 self.model.get("DisplayMessageCtrlr", name)
             except KeyError:
-                validate = _is_boolean if name == "Enabled" else None
+                validate = is_boolean if name == "Enabled" else None
                 self.model.add("DisplayMessageCtrlr", name, Variable(value, mutability, validate))
 
     @property
@@ -241,10 +241,6 @@ def _window(info: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
         parse_timestamp(start) if start else None,
         parse_timestamp(end) if end else None,
     )
-
-
-def _is_boolean(value: str) -> bool:
-    return value.lower() in ("true", "false")
 
 
 ROUTES_16: dict[str, HandlerFn] = {}

@@ -41,7 +41,7 @@ from opencsms.errors import (
 )
 from opencsms.ocpp.version import OcppVersion
 from opencsms.simulator.authorization import LOCAL_LIST_MAX
-from opencsms.simulator.config_keys import Variable
+from opencsms.simulator.config_keys import Variable, is_boolean
 from opencsms.simulator.connection import HandlerFn, Payload, Reply
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ class Monitoring:
         self._queued: deque[tuple[int, dict[str, Any]]] = deque(maxlen=OFFLINE_QUEUE_MAX)
         self._wake = asyncio.Event()
         for component, name, value, mutability, validate in (
-            ("MonitoringCtrlr", "Enabled", "true", "ReadWrite", _is_boolean),
+            ("MonitoringCtrlr", "Enabled", "true", "ReadWrite", is_boolean),
             ("MonitoringCtrlr", "Available", "true", "ReadOnly", None),
             ("MonitoringCtrlr", "ActiveMonitoringBase", "All", "ReadOnly", None),
             ("MonitoringCtrlr", "ActiveMonitoringLevel", "9", "ReadOnly", None),
@@ -618,10 +618,6 @@ def _next_aligned(now: datetime, interval: float) -> datetime:
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     elapsed = (now - midnight).total_seconds()
     return midnight + timedelta(seconds=(math.floor(elapsed / interval) + 1) * interval)
-
-
-def _is_boolean(value: str) -> bool:
-    return value.lower() in ("true", "false")
 
 
 def _is_severity(value: str) -> bool:

@@ -30,7 +30,7 @@ from opencsms.simulator.authorization import (
     authorize_payload,
     entry_from_answer,
 )
-from opencsms.simulator.config_keys import ConfigKey, Variable
+from opencsms.simulator.config_keys import ConfigKey, Variable, validator_like
 from opencsms.simulator.connection import AfterAnswer
 from opencsms.simulator.reservations import Reservations
 
@@ -124,7 +124,7 @@ class Sessions:
                 ("LocalAuthListMaxLength", "100", True),
                 ("SendLocalListMaxLength", "100", True),
             ):
-                keys.add(name, ConfigKey(value, readonly, _validator(value)))
+                keys.add(name, ConfigKey(value, readonly, validator_like(value)))
             keys.add_profile("LocalAuthListManagement")
             keys.add_profile("Reservation")
         if model is not None:
@@ -147,7 +147,7 @@ class Sessions:
                 ("LocalAuthListCtrlr", "ItemsPerMessage", "100", "ReadOnly"),
                 ("LocalAuthListCtrlr", "BytesPerMessage", "65536", "ReadOnly"),
             ):
-                model.add(component, name, Variable(value, mutability, _validator(value)))
+                model.add(component, name, Variable(value, mutability, validator_like(value)))
 
     def flag(self, key16: str, component: str, variable: str) -> bool:
         """A boolean setting: the 1.6 key or the 2.x variable, whichever this station has."""
@@ -588,12 +588,3 @@ class Sessions:
 def _id16(tx: Transaction) -> int:
     """The 1.6 transactionId; -1 when the CSMS never answered the start (1.6 §4.10 allows it)."""
     return int(tx.id) if tx.id is not None else -1
-
-
-def _validator(default: str) -> Any:
-    """Accept what the default's kind accepts: booleans, non-negative integers, or any text."""
-    if default in ("true", "false"):
-        return lambda value: value.lower() in ("true", "false")
-    if default.isdigit():
-        return lambda value: value.isdigit() and len(value) <= 9
-    return None
