@@ -7,9 +7,9 @@ can show it next to the offending option (``--ramp 500/x`` → "unit must be /s,
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
+from opencsms.durations import parse_seconds
 from opencsms.ocpp.version import OcppVersion
 from opencsms.simulator.config import BackOffConfig
 
@@ -41,8 +41,6 @@ DEFAULT_MIX = "meter_values=8,status=1,heartbeat=1"
 _ALIASES = {"status_notification": "status", "metervalues": "meter_values", "tx": "transaction"}
 _UNLIMITED = frozenset({"unlimited", "max", "inf", "infinite", "none"})
 _PER = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|min|h)?")
-_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, None: 1.0}
 
 
 class OptionError(ValueError):
@@ -159,18 +157,10 @@ def parse_duration(text: str) -> float | None:
     text = text.strip().lower()
     if text in _UNLIMITED or text == "forever":
         return None
-    position, total = 0, 0.0
-    while position < len(text):
-        match = _DURATION_PART.match(text, position)
-        if match is None:
-            raise OptionError(
-                f"duration must look like 60s, 5m, 1h, 1m30s, 500ms or forever, got {text!r}"
-            )
-        total += float(match.group(1)) * _SECONDS[match.group(2)]
-        position = match.end()
-    if not text:
-        raise OptionError("duration is empty; use e.g. 60s, 5m or forever")
-    return total
+    try:
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise OptionError(f"{exc} (or forever)") from None
 
 
 @dataclass(frozen=True, slots=True)

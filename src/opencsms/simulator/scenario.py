@@ -44,12 +44,12 @@ each time. Unknown keys are errors, so a typo never silently does nothing.
 from __future__ import annotations
 
 import random
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opencsms.durations import parse_seconds
 from opencsms.ocpp.version import OcppVersion
 from opencsms.simulator.config import BackOffConfig, EvseConfig, StationConfig
 
@@ -89,10 +89,6 @@ class ScenarioError(ValueError):
     """A scenario file that cannot be run; the message says where and why."""
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
 def parse_duration(value: object, where: str) -> float:
     """``90``, ``"90s"``, ``"5m"``, ``"1h"``, ``"250ms"`` → seconds."""
     if isinstance(value, bool):
@@ -100,9 +96,10 @@ def parse_duration(value: object, where: str) -> float:
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return float(match.group(1)) * _UNITS[match.group(2)]
+        try:
+            return parse_seconds(value)
+        except ValueError:
+            pass
     raise ScenarioError(f"{where}: {value!r} is not a duration like 90, '90s', '5m' or '1h'")
 
 
