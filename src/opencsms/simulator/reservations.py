@@ -157,9 +157,6 @@ class Reservations:
         if reservation.evse:
             await station.send_statuses([reservation.evse])
 
-    def configuration_changed(self, name: str) -> None:
-        """Nothing reads configuration here yet."""
-
     def close(self) -> None:
         """Cancel the expiry timers (the station is shutting down)."""
         for timer in self._timers.values():

@@ -191,7 +191,6 @@ class Sessions:
         for tx in self._open.values():
             tx.wake.set()
         self._aligned_changed.set()
-        self.reservations.configuration_changed(name)
 
     # ------------------------------------------------------------------ state
 
