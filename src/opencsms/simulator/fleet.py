@@ -23,7 +23,7 @@ from rich.table import Table
 
 from opencsms.errors import CallFailedError
 from opencsms.ocpp.version import OcppVersion
-from opencsms.simulator.config import EvseConfig, StationConfig
+from opencsms.simulator.config import EvseConfig
 from opencsms.simulator.drivers import drive_evse, flap_network, run_timeline
 from opencsms.simulator.scenario import GroupSpec, ScenarioSpec
 from opencsms.simulator.station import SimulatedStation
@@ -74,11 +74,6 @@ class FleetReport:
             f"({self.charging} open, {self.power_kw:.1f} kW, {self.energy_kwh:.2f} kWh), "
             f"{self.messages} messages"
         )
-
-
-def station_configs(spec: FleetSpec) -> list[StationConfig]:
-    """One configuration per simulated station of ``spec``."""
-    return to_scenario(spec).groups[0].configs(spec.url)
 
 
 def to_scenario(spec: FleetSpec) -> ScenarioSpec:
