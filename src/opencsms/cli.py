@@ -1,4 +1,6 @@
-"""The ``opencsms`` command line: ``serve``, ``migrate`` and ``--version``.
+"""The ``opencsms`` command line: ``serve``, ``simulate``, ``load``, ``migrate``, ``--version``, and
+the operator commands that talk to a running server's API (``stations``, ``tokens``,
+``transactions``, ``call``, ``commands``: :mod:`opencsms.cli_client`, docs/cli.md).
 
 Every ``serve`` flag can also be given as an ``OPENCSMS_*`` environment variable (shown in
 ``--help``); a flag beats the variable, which beats the ``[server]`` table of ``--config``, which
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import opencsms
+from opencsms.cli_client import register as register_client_commands
 from opencsms.config import ConfigError, Settings, UnknownStationPolicy, load_settings_file
 from opencsms.runtime import tune_garbage_collector
 
@@ -345,6 +348,9 @@ def migrate(
     _configure_logging("INFO")
     _run(run_migrations(db))
     typer.echo("database is up to date")
+
+
+register_client_commands(app)
 
 
 def _run(coro: Coroutine[Any, Any, None]) -> None:
