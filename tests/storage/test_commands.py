@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
-from opencsms.domain.commands import CommandRecord, CommandStatus
+from opencsms.domain.commands import CommandRecord, CommandService, CommandStatus
 from opencsms.storage import Storage
-from tests.storage.conftest import T0
+from opencsms.storage.repositories import commands as commands_repository
+from tests.storage.conftest import T0, FixedClock
 
 
 def command(
@@ -101,3 +103,43 @@ async def test_the_station_index_exists(storage: Storage) -> None:
                 else []
             )
     assert columns == ["station_id", "requested_at"]
+
+
+async def test_purge_deletes_commands_requested_before_the_cutoff(storage: Storage) -> None:
+    # ids out of request order, and more rows than one purge chunk holds
+    for command_id, seconds in ((1, 50), (2, 10), (3, 30), (4, 60), (5, 40)):
+        await storage.commands.add(command(command_id, seconds=seconds))
+    await storage.commands.add(command(6, "CP-2", seconds=20))
+    assert await storage.commands.purge_older_than(T0 + timedelta(seconds=35)) == 3
+    assert [c.id for c in await storage.commands.page("CP-1", None, 10)] == [4, 1, 5]
+    assert await storage.commands.page("CP-2", None, 10) == []
+    assert await storage.commands.purge_older_than(T0 + timedelta(seconds=35)) == 0
+    assert await storage.commands.purge_older_than(T0 + timedelta(seconds=40)) == 0  # strictly
+    assert await storage.commands.purge_older_than(T0 + timedelta(seconds=41)) == 1
+    assert [c.id for c in await storage.commands.page("CP-1", None, 10)] == [4, 1]
+
+
+async def test_purge_runs_in_chunks(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commands_repository, "PURGE_CHUNK_ROWS", 3)
+    for command_id in range(1, 9):
+        await storage.commands.add(command(command_id, seconds=command_id))
+    commits = storage.writer.commits
+    assert await storage.commands.purge_older_than(T0 + timedelta(seconds=8)) == 7
+    assert storage.writer.commits - commits == 3  # 3 + 3 + 1 rows
+    assert [c.id for c in await storage.commands.page("CP-1", None, 10)] == [8]
+
+
+async def test_the_service_keeps_commands_for_the_retention_period(
+    storage: Storage, clock: FixedClock
+) -> None:
+    await storage.commands.add(command(1, seconds=0))
+    await storage.commands.add(command(2, seconds=3600))
+    forever = CommandService(storage, clock, retention_days=0)
+    ninety_days = CommandService(storage, clock, retention_days=90)
+    clock.advance(90 * 86400 + 1800)  # 90 days after the first, half an hour before the second
+    assert await forever.purge() == 0
+    assert await ninety_days.purge() == 1
+    assert [c.id for c in await ninety_days.page("CP-1", None, 10)] == [2]
+    clock.advance(3600)
+    assert await forever.purge() == 0
+    assert await ninety_days.purge() == 1

@@ -15,6 +15,7 @@ from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from opencsms.api.responses import errors
 from opencsms.domain.commands import (
     CommandRecord,
     CommandRequest,
@@ -30,16 +31,7 @@ from opencsms.ocpp.version import OcppVersion
 if TYPE_CHECKING:
     from opencsms.app import Csms
 
-__all__ = ["COMMAND_RESPONSES", "CommandOut", "CommandRunner", "command_out"]
-
-COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Invalid payload, or not expressible in the station's version"},
-    404: {"description": "Unknown station"},
-    409: {"description": "Not connected, or its registration does not allow the action"},
-    502: {"description": "The station answered a CALLERROR or an invalid CALLRESULT"},
-    504: {"description": "No answer within call_timeout"},
-}
-"""The error answers of an endpoint that sends a command (for its OpenAPI ``responses``)."""
+__all__ = ["COMMAND_RESPONSES", "CommandErrorOut", "CommandOut", "CommandRunner", "command_out"]
 
 
 class CommandOut(BaseModel):
@@ -65,6 +57,37 @@ class CommandOut(BaseModel):
 class Violation(BaseModel):
     path: str = Field(description="JSON pointer into the payload")
     message: str
+
+
+class CommandErrorOut(BaseModel):
+    """A command that was refused, failed or went unanswered."""
+
+    detail: str = Field(description="What went wrong, as a sentence")
+    command: CommandOut | None = Field(
+        default=None,
+        description="The recorded command; absent when nothing was recorded (unknown station or "
+        "action, a typed command to a station that never connected)",
+    )
+    error_code: str | None = Field(default=None, description="502 CALLERROR: its code")
+    error_description: str | None = Field(default=None, description="502 CALLERROR: its text")
+    violations: list[Violation] | None = Field(
+        default=None, description="400 invalid payload: every schema violation"
+    )
+
+
+COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = errors(
+    {
+        400: "The payload breaks the action's schema (nothing sent), the action is one the "
+        "station sends, or the operation is not expressible in the station's version",
+        404: "Unknown station, or an action the station's OCPP version does not have",
+        409: "Not connected (or disconnected before answering), or its registration does not "
+        "allow the action",
+        502: "The station answered a CALLERROR or an invalid CALLRESULT",
+        504: "No answer within call_timeout",
+    },
+    CommandErrorOut,
+)
+"""The error answers of an endpoint that sends a command (for its OpenAPI ``responses``)."""
 
 
 def command_out(record: CommandRecord) -> CommandOut:
@@ -155,7 +178,19 @@ class CommandRunner:
         command_id: int | None = None,
     ) -> CommandOut | JSONResponse:
         """Validate, check the connection and registration, send, record, answer."""
-        request = CommandRequest(station.id, version.value if version else None, action, payload)
+        return await self.send(station.id, version, action, payload, command_id)
+
+    async def send(
+        self,
+        station_id: str,
+        version: OcppVersion | None,
+        action: str,
+        payload: dict[str, Any],
+        command_id: int | None = None,
+    ) -> CommandOut | JSONResponse:
+        """:meth:`run` for a station known to exist (connected, or loaded by the caller): an
+        endpoint that finds the station connected need not read it from the database first."""
+        request = CommandRequest(station_id, version.value if version else None, action, payload)
         if version is not None:
             violations = self._schemas.validate_request(version, action, payload)
             if violations:
@@ -168,18 +203,18 @@ class CommandRunner:
                     record,
                     violations=[v.model_dump() for v in listed],
                 )
-        connection = self._csms.registry.get(station.id)
+        connection = self._csms.registry.get(station_id)
         if connection is None or connection.version is not version:
             record = await self._csms.commands.refuse(
                 request, CommandStatus.OFFLINE, "the station is not connected"
             )
             return _error(
-                status.HTTP_409_CONFLICT, f"station {station.id!r} is not connected", record
+                status.HTTP_409_CONFLICT, f"station {station_id!r} is not connected", record
             )
         refusal = registration_refusal(connection.state.registration, action)
         if refusal is not None:
             record = await self._csms.commands.refuse(request, CommandStatus.NOT_ALLOWED, refusal)
-            return _error(status.HTTP_409_CONFLICT, f"station {station.id!r}: {refusal}", record)
+            return _error(status.HTTP_409_CONFLICT, f"station {station_id!r}: {refusal}", record)
         outcome = await self._csms.commands.send(
             request, self._csms.bound_call(connection), command_id=command_id
         )

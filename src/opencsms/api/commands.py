@@ -28,6 +28,7 @@ from opencsms.api.command_runner import (
     CommandRunner,
     command_out,
 )
+from opencsms.api.responses import UNKNOWN_STATION
 from opencsms.handlers import operator_commands as typed
 from opencsms.handlers.operator_commands import Built
 from opencsms.ocpp.version import OcppVersion
@@ -59,13 +60,17 @@ def commands_router(csms: Csms) -> APIRouter:
         payload: Annotated[dict[str, Any], Body(description="The OCPP request payload")],
     ) -> CommandOut | JSONResponse:
         """Send any CSMS → station action of the station's OCPP version with ``payload``."""
+        live = csms.registry.get(station_id)
+        if live is not None:  # connected, so known: no database read on the way
+            runner.check_action(live.version, action)
+            return await runner.send(station_id, live.version, action, payload)
         station = await load(station_id)
         version = runner.version_of(station)
         if version is not None:
             runner.check_action(version, action)
         return await runner.run(station, version, action, payload)
 
-    @router.get("/{station_id}/commands", response_model=CommandPage)
+    @router.get("/{station_id}/commands", response_model=CommandPage, responses=UNKNOWN_STATION)
     async def list_commands(
         station_id: str,
         before: Annotated[int | None, Query(description="Only commands older than this id")] = None,

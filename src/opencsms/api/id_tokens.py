@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from opencsms.api.responses import INVALID_BODY, ErrorOut, errors
 from opencsms.domain.tokens import MAX_ID_TOKEN_LENGTH, IdToken, InvalidTokenError
 from opencsms.errors import AlreadyExistsError, NotFoundError
 
@@ -104,11 +105,19 @@ def _unprocessable(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
 
 
+UNKNOWN_TOKEN = errors({404: "Unknown id token"})
+
+
 def id_tokens_router(csms: Csms) -> APIRouter:
     """Build the router bound to one CSMS node."""
     router = APIRouter(prefix="/id-tokens", tags=["id tokens"])
 
-    @router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
+    @router.post(
+        "",
+        status_code=status.HTTP_201_CREATED,
+        response_model=TokenOut,
+        responses=errors({409: "A token with this id exists"}) | INVALID_BODY,
+    )
     async def create_token(body: TokenCreate) -> TokenOut:
         """Create an id token."""
         try:
@@ -135,7 +144,12 @@ def id_tokens_router(csms: Csms) -> APIRouter:
     @router.get(
         "/export",
         response_class=Response,
-        responses={200: {"content": {"text/csv": {}}, "description": "every token as CSV"}},
+        responses={
+            200: {
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "description": "every token as CSV",
+            }
+        },
     )
     async def export_tokens() -> Response:
         """Every id token as CSV, in the import format (see docs/id-tokens.md)."""
@@ -149,7 +163,13 @@ def id_tokens_router(csms: Csms) -> APIRouter:
     @router.post(
         "/import",
         response_model=ImportOut,
-        responses={422: {"model": ImportOut, "description": "nothing imported: the errors"}},
+        responses={
+            422: {
+                "model": ImportOut | ErrorOut,
+                "description": "Nothing imported: every wrong line (ImportOut), or a body "
+                "that is not UTF-8 text (detail)",
+            }
+        },
         openapi_extra={
             "requestBody": {
                 "content": {"text/csv": {"schema": {"type": "string"}}},
@@ -177,7 +197,7 @@ def id_tokens_router(csms: Csms) -> APIRouter:
             return JSONResponse(out.model_dump(), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
         return out
 
-    @router.get("/{id_token}", response_model=TokenOut)
+    @router.get("/{id_token}", response_model=TokenOut, responses=UNKNOWN_TOKEN)
     async def get_token(id_token: str) -> TokenOut:
         """One id token (matched case-insensitively)."""
         token = await csms.storage.id_tokens.get(id_token)
@@ -185,7 +205,7 @@ def id_tokens_router(csms: Csms) -> APIRouter:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"id token {id_token!r} not found")
         return _out(token)
 
-    @router.patch("/{id_token}", response_model=TokenOut)
+    @router.patch("/{id_token}", response_model=TokenOut, responses=UNKNOWN_TOKEN | INVALID_BODY)
     async def patch_token(id_token: str, body: TokenPatch) -> TokenOut:
         """Change a token's status, expiry, group, type, locations or limit."""
         changes = {name: getattr(body, name) for name in body.model_fields_set}
@@ -201,7 +221,7 @@ def id_tokens_router(csms: Csms) -> APIRouter:
             raise _unprocessable(exc) from None
         return _out(token)
 
-    @router.delete("/{id_token}", status_code=status.HTTP_204_NO_CONTENT)
+    @router.delete("/{id_token}", status_code=status.HTTP_204_NO_CONTENT, responses=UNKNOWN_TOKEN)
     async def delete_token(id_token: str) -> Response:
         """Remove a token: stations asking about it get Invalid from now on."""
         if not await csms.tokens.delete(id_token):

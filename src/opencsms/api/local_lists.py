@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from opencsms.api.responses import STATION_CALL, UNKNOWN_STATION
 from opencsms.api.station_calls import station_call_errors
 from opencsms.domain.local_list_model import diff
 from opencsms.domain.local_lists import ListStatus
@@ -129,7 +130,7 @@ def local_lists_router(csms: Csms) -> APIRouter:
         live = csms.registry.get(station.id)
         return live.version.value if live is not None else station.ocpp_version
 
-    @router.get("/{station_id}/local-list", response_model=LocalListOut)
+    @router.get("/{station_id}/local-list", response_model=LocalListOut, responses=UNKNOWN_STATION)
     async def get_local_list(
         station_id: str,
         entries: Annotated[bool, Query(description="Include the entries and changes")] = False,
@@ -139,7 +140,11 @@ def local_lists_router(csms: Csms) -> APIRouter:
         listed = await csms.local_lists.status(station_id, version_of(station))
         return _out(listed, with_entries=entries)
 
-    @router.post("/{station_id}/local-list/sync", response_model=SyncOut)
+    @router.post(
+        "/{station_id}/local-list/sync",
+        response_model=SyncOut,
+        responses=UNKNOWN_STATION | STATION_CALL,
+    )
     async def sync_local_list(station_id: str, body: SyncIn | None = None) -> SyncOut:
         """Bring the station's list up to date now (SendLocalList, Full or Differential)."""
         station = await load(station_id)
@@ -158,7 +163,11 @@ def local_lists_router(csms: Csms) -> APIRouter:
             local_list=_out(listed, with_entries=False),
         )
 
-    @router.get("/{station_id}/local-list/version", response_model=LocalListOut)
+    @router.get(
+        "/{station_id}/local-list/version",
+        response_model=LocalListOut,
+        responses=UNKNOWN_STATION | STATION_CALL,
+    )
     async def local_list_version(station_id: str) -> LocalListOut:
         """Ask the station its list version (GetLocalListVersion) and record the answer: a
         version other than the one it last accepted marks the list out of sync."""
@@ -169,7 +178,11 @@ def local_lists_router(csms: Csms) -> APIRouter:
         listed = await csms.local_lists.status(station_id, version_of(station))
         return _out(listed, with_entries=False)
 
-    @router.post("/{station_id}/clear-cache", response_model=ClearCacheOut)
+    @router.post(
+        "/{station_id}/clear-cache",
+        response_model=ClearCacheOut,
+        responses=UNKNOWN_STATION | STATION_CALL,
+    )
     async def clear_cache(station_id: str) -> ClearCacheOut:
         """Ask the station to empty its authorization cache (ClearCache)."""
         await load(station_id)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from opencsms.api.responses import STATION_CALL, UNKNOWN_STATION, errors
 from opencsms.api.station_calls import station_call_errors
 from opencsms.domain.reservation_model import Reservation, ReservationStatus
 from opencsms.domain.reservations import (
@@ -107,6 +108,21 @@ class ReservationPage(BaseModel):
     limit: int
 
 
+class ReservationRefusedOut(BaseModel):
+    """A reservation the station did not make (or could not be asked for)."""
+
+    detail: str
+    reserve_status: str | None = Field(
+        default=None, description="The station's answer to ReserveNow"
+    )
+    reservation: ReservationOut | None = Field(
+        default=None, description="The reservation as stored (status Rejected)"
+    )
+
+
+UNKNOWN_RESERVATION = errors({404: "Unknown station or reservation"})
+
+
 def _out(r: Reservation) -> ReservationOut:
     return ReservationOut(
         id=r.id,
@@ -140,7 +156,15 @@ def reservations_router(csms: Csms) -> APIRouter:
         "/{station_id}/reservations",
         status_code=status.HTTP_201_CREATED,
         response_model=ReservationOut,
-        responses={409: {"description": "not connected, or the station did not accept"}},
+        responses=UNKNOWN_STATION
+        | STATION_CALL
+        | errors(
+            {
+                409: "Not connected, or the station did not accept the reservation "
+                "(reserve_status: Occupied, Faulted, Rejected, Unavailable)"
+            },
+            ReservationRefusedOut,
+        ),
     )
     async def create_reservation(station_id: str, body: ReservationCreate) -> Any:
         """Reserve: ReserveNow with a CSMS-allocated id. 201 when the station accepts; 409 with
@@ -173,7 +197,9 @@ def reservations_router(csms: Csms) -> APIRouter:
             )
         return out
 
-    @router.get("/{station_id}/reservations", response_model=ReservationPage)
+    @router.get(
+        "/{station_id}/reservations", response_model=ReservationPage, responses=UNKNOWN_STATION
+    )
     async def list_reservations(
         station_id: str,
         status_: Annotated[ReservationStatusName | None, Query(alias="status")] = None,
@@ -189,7 +215,11 @@ def reservations_router(csms: Csms) -> APIRouter:
             items=[_out(r) for r in items], total=total, offset=offset, limit=limit
         )
 
-    @router.get("/{station_id}/reservations/{reservation_id}", response_model=ReservationOut)
+    @router.get(
+        "/{station_id}/reservations/{reservation_id}",
+        response_model=ReservationOut,
+        responses=UNKNOWN_RESERVATION,
+    )
     async def get_reservation(station_id: str, reservation_id: int) -> ReservationOut:
         """One reservation of the station."""
         try:
@@ -197,7 +227,13 @@ def reservations_router(csms: Csms) -> APIRouter:
         except NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
 
-    @router.delete("/{station_id}/reservations/{reservation_id}", response_model=ReservationOut)
+    @router.delete(
+        "/{station_id}/reservations/{reservation_id}",
+        response_model=ReservationOut,
+        responses=STATION_CALL
+        | UNKNOWN_RESERVATION
+        | errors({409: "Not connected, or the reservation is not Active"}),
+    )
     async def cancel_reservation(station_id: str, reservation_id: int) -> ReservationOut:
         """Cancel an Active reservation (CancelReservation). It is Cancelled whatever the
         station answers (Rejected: it holds no such reservation); ``cancel_status`` says what it

@@ -20,6 +20,7 @@ from opencsms.api.models import (
     StationPatch,
     StationSummary,
 )
+from opencsms.api.responses import INVALID_BODY, UNKNOWN_STATION, errors
 from opencsms.domain.model import ConnectorStatus, RegistrationStatus, Station, Strictness
 from opencsms.domain.stations import InvalidStationError, StationSpec
 from opencsms.errors import AlreadyExistsError, NotFoundError
@@ -38,7 +39,12 @@ def stations_router(csms: Csms) -> APIRouter:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"station {station_id!r} not found")
         return station
 
-    @router.post("", status_code=status.HTTP_201_CREATED, response_model=StationOut)
+    @router.post(
+        "",
+        status_code=status.HTTP_201_CREATED,
+        response_model=StationOut,
+        responses=errors({409: "A station with this id exists"}) | INVALID_BODY,
+    )
     async def create_station(body: StationCreate) -> StationOut:
         """Provision a station."""
         try:
@@ -70,14 +76,16 @@ def stations_router(csms: Csms) -> APIRouter:
         items = [_summary(csms, s) for s in stations]
         return StationPage(items=items, total=total, offset=offset, limit=limit)
 
-    @router.get("/{station_id}", response_model=StationOut)
+    @router.get("/{station_id}", response_model=StationOut, responses=UNKNOWN_STATION)
     async def get_station(station_id: str) -> StationOut:
         """One station: registration, boot data, connection and every EVSE/connector status."""
         station = await load(station_id)
         statuses = await csms.storage.status.for_station(station_id)
         return _detail(csms, station, statuses)
 
-    @router.patch("/{station_id}", response_model=StationOut)
+    @router.patch(
+        "/{station_id}", response_model=StationOut, responses=UNKNOWN_STATION | INVALID_BODY
+    )
     async def patch_station(station_id: str, body: StationPatch) -> StationOut:
         """Change registration, strictness, heartbeat interval or password."""
         changes: dict[str, Any] = {k: getattr(body, k) for k in body.model_fields_set}
@@ -101,7 +109,9 @@ def stations_router(csms: Csms) -> APIRouter:
         statuses = await csms.storage.status.for_station(station_id)
         return _detail(csms, station, statuses)
 
-    @router.delete("/{station_id}", status_code=status.HTTP_204_NO_CONTENT)
+    @router.delete(
+        "/{station_id}", status_code=status.HTTP_204_NO_CONTENT, responses=UNKNOWN_STATION
+    )
     async def delete_station(station_id: str) -> Response:
         """Remove a station; its live connection, if any, is closed."""
         if not await csms.stations.delete(station_id):
@@ -111,7 +121,7 @@ def stations_router(csms: Csms) -> APIRouter:
             await connection.close(1000, "station removed by the operator")
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-    @router.get("/{station_id}/messages", response_model=MessagePage)
+    @router.get("/{station_id}/messages", response_model=MessagePage, responses=UNKNOWN_STATION)
     async def station_messages(
         station_id: str,
         before: Annotated[int | None, Query(description="Only messages older than this id")] = None,
@@ -135,7 +145,9 @@ def stations_router(csms: Csms) -> APIRouter:
         next_before = items[-1].id if len(items) == limit else None
         return MessagePage(items=items, next_before=next_before)
 
-    @router.get("/{station_id}/deviations", response_model=list[DeviationOut])
+    @router.get(
+        "/{station_id}/deviations", response_model=list[DeviationOut], responses=UNKNOWN_STATION
+    )
     async def station_deviations(station_id: str) -> list[DeviationOut]:
         """What a tolerant-mode station got wrong, aggregated by message, kind and field."""
         await load(station_id)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from opencsms.api.responses import errors
 from opencsms.domain.metering import samples_of, session_energy
 from opencsms.domain.model import MeterValueRecord
 from opencsms.domain.transaction_model import Transaction
@@ -176,7 +177,15 @@ def transactions_router(csms: Csms) -> APIRouter:
         response_class=StreamingResponse,
         responses={
             200: {
-                "content": {"text/csv": {}, "application/json": {}},
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/json": {
+                        "schema": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/TransactionOut"},
+                        }
+                    },
+                },
                 "description": "every matching session, oldest first",
             }
         },
@@ -197,7 +206,11 @@ def transactions_router(csms: Csms) -> APIRouter:
             headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
         )
 
-    @router.get("/{transaction_pk}", response_model=TransactionDetail)
+    @router.get(
+        "/{transaction_pk}",
+        response_model=TransactionDetail,
+        responses=errors({404: "Unknown transaction"}),
+    )
     async def get_transaction(
         transaction_pk: int,
         measurand: Annotated[str | None, Query(description="Only this measurand's series")] = None,

@@ -7,6 +7,9 @@ how long it took. The record is written through the group-commit writer *after* 
 the failure), so the station's call is never held up by the database, and the caller awaits that
 commit, so a command whose answer the operator saw is in the log.
 
+The log is kept for ``retention_days`` (setting ``command_retention_days``, 0 = forever):
+:meth:`CommandService.purge` deletes older records, run hourly by the node.
+
 Which commands a station may receive depends on its registration (1.6 §4.2, 2.0.1 B02/B03); that
 rule is here too (:func:`registration_refusal`).
 """
@@ -17,7 +20,7 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from opencsms.clock import Clock
@@ -173,9 +176,11 @@ def _failure(exc: OpenCsmsError) -> tuple[CommandStatus, str | None, str]:
 class CommandService:
     """Sends operator commands and keeps the command log."""
 
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    def __init__(self, storage: Storage, clock: Clock, *, retention_days: int = 0) -> None:
+        """``retention_days``: how long records are kept; 0 keeps them forever."""
         self._storage = storage
         self._clock = clock
+        self._retention = timedelta(days=retention_days) if retention_days > 0 else None
 
     async def allocate_id(self) -> int:
         """A fresh command id, for a payload that carries it (2.0.1 ``remoteStartId``)."""
@@ -214,6 +219,12 @@ class CommandService:
             request, await self.allocate_id(), self._clock.now(), status, duration=None
         )
         return await self._store(replace(record, error_description=description))
+
+    async def purge(self) -> int:
+        """Delete the records requested more than ``retention_days`` ago; how many."""
+        if self._retention is None:
+            return 0
+        return await self._storage.commands.purge_older_than(self._clock.now() - self._retention)
 
     async def page(self, station_id: str, before: int | None, limit: int) -> list[CommandRecord]:
         """The station's commands, newest request first, older than command ``before``."""

@@ -1,5 +1,8 @@
 """The command log (table ``commands``).
 
+Rows older than the retention period are deleted by :meth:`CommandRepository.purge_older_than`
+(``command_retention_days``).
+
 Command ids are allocated by the CSMS when an operator asks (a 2.0.1 RequestStartTransaction
 carries one as its ``remoteStartId``), like reservation numbers: an in-memory counter seeded with
 ``max(id)`` on first use. The row is inserted with ``ON CONFLICT DO NOTHING`` once the command
@@ -10,10 +13,11 @@ next free id.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,10 +29,13 @@ from ..tables import commands
 from ..writer import GroupCommitWriter
 from .base import IdAllocator, Repository, dialect_insert, storage_errors
 
-__all__ = ["CommandRepository"]
+__all__ = ["PURGE_CHUNK_ROWS", "CommandRepository"]
 
 _COLUMNS = tuple(c.name for c in commands.columns)
 _MAX_ID_ATTEMPTS = 5
+
+PURGE_CHUNK_ROWS = 5_000
+"""Rows deleted per transaction by a purge, so other writes never wait long behind it."""
 
 _INSERT = Statement(
     "commands.insert",
@@ -37,6 +44,23 @@ _INSERT = Statement(
         dialect_insert(d, commands)
         .values({name: bindparam(name) for name in _COLUMNS})
         .on_conflict_do_nothing(index_elements=["id"])
+    ),
+    counted=True,
+)
+
+
+# Ids follow the request order only roughly (a slow command is stored after a fast one, and
+# several nodes allocate), so the rows to purge are chosen by time, a chunk at a time.
+_PURGE_CHUNK = Statement(
+    "commands.purge_chunk",
+    ("cutoff", "chunk", "skip"),
+    lambda _d: delete(commands).where(
+        commands.c.id.in_(
+            select(commands.c.id)
+            .where(commands.c.requested_at < bindparam("cutoff"))
+            .limit(bindparam("chunk"))
+            .offset(bindparam("skip"))  # always 0; SQLite's LIMIT would add a literal one
+        )
     ),
     counted=True,
 )
@@ -139,3 +163,14 @@ class CommandRepository(Repository):
                 query = query.order_by(c.requested_at.desc(), c.id.desc()).limit(limit)
                 rows = (await conn.execute(query)).all()
         return [_from_row(row) for row in rows]
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        """Delete the commands requested before ``cutoff``, in chunks of
+        :data:`PURGE_CHUNK_ROWS`; return how many."""
+        deleted = 0
+        while True:
+            op = WriteOp(_PURGE_CHUNK, (self._ts(cutoff), PURGE_CHUNK_ROWS, 0))
+            (count,) = await self._writer.execute_counted(op)
+            deleted += count
+            if count < PURGE_CHUNK_ROWS:
+                return deleted
