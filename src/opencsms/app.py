@@ -16,6 +16,7 @@ import logging
 import socket
 import weakref
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -27,9 +28,18 @@ from opencsms.config import Settings, UnknownStationPolicy
 from opencsms.domain.audit import AuditTrail
 from opencsms.domain.authorization import AuthorizationService
 from opencsms.domain.commands import CommandRequest, CommandService, StationCall
+from opencsms.domain.configuration import ConfigurationService
+from opencsms.domain.customer_information import CustomerInformationService
+from opencsms.domain.desired_config_service import DesiredConfigService, StationPort
+from opencsms.domain.desired_config_worker import DesiredConfigWorker
+from opencsms.domain.device_model_service import DeviceModelService
+from opencsms.domain.display_messages import DisplayMessageService
+from opencsms.domain.files import FileService
+from opencsms.domain.jobs import JobService
 from opencsms.domain.local_list_worker import LocalListWorker
 from opencsms.domain.local_lists import LocalListPort, LocalListService
 from opencsms.domain.model import RegistrationStatus
+from opencsms.domain.monitoring import MonitoringService
 from opencsms.domain.provisioning import ProvisioningService, permits_granted
 from opencsms.domain.reports import ReportService
 from opencsms.domain.reservations import ReservationService
@@ -39,10 +49,12 @@ from opencsms.domain.transactions import TransactionService, TransactionStatusRe
 from opencsms.errors import AlreadyExistsError, ConnectionClosedError, OpenCsmsError
 from opencsms.handlers import v16, v21, v201
 from opencsms.handlers.commands import StationCommands, station_commands
+from opencsms.handlers.configuration import configuration_port
 from opencsms.handlers.router import CallContext, Router, Services
 from opencsms.handlers.v201.transactions import ask_transaction_status
 from opencsms.ocpp.session import IncomingCall, Role, RpcSession, Strictness
 from opencsms.ocpp.version import OcppVersion
+from opencsms.storage.blobs import BlobStore
 from opencsms.storage.store import Storage
 from opencsms.transport.connection import StationConnection
 from opencsms.transport.gateway import Admission, StationGateway
@@ -53,7 +65,10 @@ log = logging.getLogger("opencsms")
 LAST_SEEN_FLUSH_SECONDS = 5.0
 AUDIT_PURGE_SECONDS = 3600.0
 RESERVATION_EXPIRY_SECONDS = 30.0
+JOB_DEADLINE_CHECK_SECONDS = 30.0
 DRAIN_TIMEOUT_SECONDS = 10.0
+CSMS_REQUESTER = "csms"
+"""``requested_by`` of the commands the CSMS sends on its own (docs/commands.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +106,15 @@ class Csms:
         self.local_list_worker: LocalListWorker
         self.audit: AuditTrail
         self.commands: CommandService
+        self.configuration: ConfigurationService
+        self.device_model: DeviceModelService
+        self.desired_config: DesiredConfigService
+        self.desired_config_worker: DesiredConfigWorker
+        self.monitoring: MonitoringService
+        self.display_messages: DisplayMessageService
+        self.customer_information: CustomerInformationService
+        self.jobs: JobService
+        self.files: FileService
         self.ports = BoundPorts(0, 0)
 
     # ----------------------------------------------------------------- lifecycle
@@ -158,8 +182,23 @@ class Csms:
         self.audit = AuditTrail(
             self.storage, self.clock, retention_days=settings.audit_retention_days
         )
-        self.commands = CommandService(self.storage, self.clock)
+        self.commands = CommandService(
+            self.storage, self.clock, retention_days=settings.command_retention_days
+        )
+        await self._start_configuration()
+        self.jobs = JobService(
+            self.storage,
+            self.clock,
+            firmware_timeout=settings.firmware_job_timeout,
+            log_timeout=settings.log_job_timeout,
+        )
+        blobs = BlobStore(Path(settings.files_dir))
+        blobs.prepare()
+        self.files = FileService(self.storage, self.clock, blobs)
         self.reservations = ReservationService(self.storage, self.clock, authorization)
+        self.monitoring = MonitoringService(self.storage, self.clock)
+        self.display_messages = DisplayMessageService(self.storage, self.clock)
+        self.customer_information = CustomerInformationService(self.storage, self.clock)
         self.transactions = TransactionService(
             self.storage, self.clock, authorization, self.reservations
         )
@@ -174,7 +213,12 @@ class Csms:
             authorization=authorization,
             transactions=self.transactions,
             reservations=self.reservations,
+            device_model=self.device_model,
+            jobs=self.jobs,
             clock=self.clock,
+            monitoring=self.monitoring,
+            display_messages=self.display_messages,
+            customer_information=self.customer_information,
         )
         self._tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
         self._exit.callback(self._cancel_jobs)
@@ -212,8 +256,11 @@ class Csms:
         self._jobs = [
             tasks.create_task(_every(LAST_SEEN_FLUSH_SECONDS, self._flush_last_seen)),
             tasks.create_task(_every(AUDIT_PURGE_SECONDS, self.audit.purge)),
+            tasks.create_task(_every(AUDIT_PURGE_SECONDS, self.commands.purge)),
             tasks.create_task(_every(RESERVATION_EXPIRY_SECONDS, self.reservations.expire_due)),
+            tasks.create_task(_every(JOB_DEADLINE_CHECK_SECONDS, self.jobs.expire_due)),
             tasks.create_task(self.local_list_worker.run(), name="local-lists"),
+            tasks.create_task(self.desired_config_worker.run(), name="desired-config"),
         ]
 
     def _cancel_jobs(self) -> None:
@@ -344,6 +391,8 @@ class Csms:
         if call.action == "BootNotification" and result.get("status") == "Accepted":
             # The list may be gone after a reboot: the worker checks it (after this answer).
             self.local_list_worker.station_booted(connection.station_id)
+            # Desired configuration is applied after this answer too.
+            self.desired_config_worker.station_booted(connection.station_id)
         if (
             call.action == "BootNotification"
             and connection.version is not OcppVersion.V16
@@ -356,8 +405,7 @@ class Csms:
         return result
 
     async def _reconcile(self, station_id: str) -> None:
-        async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
-            return await self.call_station(station_id, action, payload)
+        call = self.own_call(station_id)
 
         async def ask(transaction_id: str) -> TransactionStatusReport:
             return await ask_transaction_status(call, transaction_id)
@@ -395,22 +443,42 @@ class Csms:
 
     async def _request_boot(self, station_id: str) -> None:
         try:
-            await self.call_station(
-                station_id, "TriggerMessage", {"requestedMessage": "BootNotification"}
+            await self.own_call(station_id)(
+                "TriggerMessage", {"requestedMessage": "BootNotification"}
             )
         except OpenCsmsError as exc:
             log.info("station %s: could not trigger a BootNotification: %s", station_id, exc)
 
-    def station_commands(
-        self, station_id: str, *, requested_by: str | None = "api"
-    ) -> StationCommands:
+    def own_call(self, station_id: str) -> StationCall:
+        """A CALL sender for what the CSMS sends on its own (not an operator): each CALL goes to
+        the station's connection of the moment (``ConnectionClosedError`` when there is none,
+        and then nothing is recorded) and is recorded in the command log as requested by
+        :data:`CSMS_REQUESTER`. It notes what a Pending station may now send, like
+        :meth:`bound_call`."""
+
+        async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+            connection = self.registry.get(station_id)
+            if connection is None:
+                raise ConnectionClosedError(f"station {station_id} is not connected")
+            request = CommandRequest(
+                station_id,
+                connection.version.value,
+                action,
+                payload,
+                requested_by=CSMS_REQUESTER,
+            )
+            return (await self.commands.send(request, self.bound_call(connection))).result()
+
+        return call
+
+    def station_commands(self, station_id: str, *, requested_by: str = "api") -> StationCommands:
         """Local list, cache and reservation commands to the station's live connection, in its
         OCPP version (``ConnectionClosedError`` when it is not connected). The commands stay
         bound to this connection: if the station reconnects, they fail rather than reach a new
         connection that may speak another version.
 
-        Each command is recorded in the command log as asked by ``requested_by``; ``None``
-        (the automatic local list syncs) records nothing."""
+        Each command is recorded in the command log as asked by ``requested_by`` (``"api"``, or
+        :data:`CSMS_REQUESTER` for the automatic local list syncs)."""
         connection = self.registry.get(station_id)
         if connection is None:
             raise ConnectionClosedError(f"station {station_id} is not connected")
@@ -418,13 +486,9 @@ class Csms:
         async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
             return await connection.call(action, payload)
 
-        if requested_by is None:
-            return station_commands(connection.version, call)
-        by = requested_by
-
         async def recorded(action: str, payload: dict[str, Any]) -> dict[str, Any]:
             request = CommandRequest(
-                station_id, connection.version.value, action, payload, requested_by=by
+                station_id, connection.version.value, action, payload, requested_by=requested_by
             )
             return (await self.commands.send(request, call)).result()
 
@@ -441,12 +505,48 @@ class Csms:
 
         return call
 
+    async def _start_configuration(self) -> None:
+        """The configuration services and worker, and the provisioning file's desired
+        configuration (profiles replaced; a station's sets replaced when the file names them)."""
+        settings = self.settings
+        self.configuration = ConfigurationService(self.storage, self.clock)
+        self.device_model = DeviceModelService(self.storage, self.clock)
+        self.desired_config = DesiredConfigService(
+            self.storage, self.clock, self.configuration, self.device_model
+        )
+        self.desired_config_worker = DesiredConfigWorker(
+            self.desired_config,
+            self._configuration_port,
+            lambda: [c.station_id for c in self.registry],
+            on_boot=settings.apply_desired_on_boot,
+            concurrency=settings.desired_config_concurrency,
+        )
+        for profile in settings.configuration_profiles:
+            await self.desired_config.put_profile(
+                profile.name,
+                profile.vendor,
+                profile.model,
+                profile.configuration,
+                profile.variables,
+            )
+        for seed in settings.stations:
+            if seed.configuration is not None or seed.variables is not None:
+                await self.desired_config.set_station(seed.id, seed.configuration, seed.variables)
+
+    def _configuration_port(self, station_id: str) -> StationPort | None:
+        """The desired-config worker's way to a station: its configuration commands, recorded as
+        the CSMS's own, if it is connected and Accepted."""
+        connection = self.registry.get(station_id)
+        if connection is None or connection.state.registration != RegistrationStatus.ACCEPTED:
+            return None
+        return configuration_port(connection.version, self.own_call(station_id))
+
     def _local_list_port(self, station_id: str) -> LocalListPort | None:
         """The worker's way to a station: its list commands if it is connected and Accepted."""
         connection = self.registry.get(station_id)
         if connection is None or connection.state.registration != RegistrationStatus.ACCEPTED:
             return None
-        return self.station_commands(station_id, requested_by=None).local_auth
+        return self.station_commands(station_id, requested_by=CSMS_REQUESTER).local_auth
 
     async def call_station(
         self, station_id: str, action: str, payload: dict[str, Any]
@@ -471,6 +571,9 @@ async def _every(seconds: float, job: Any) -> None:
 def _listen(host: str, port: int, backlog: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit it: without it, a response written as headers then body on
+    # a keep-alive connection waits for the client's delayed ACK (Nagle), ~40 ms per request.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(backlog)
     sock.setblocking(False)

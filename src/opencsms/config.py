@@ -16,6 +16,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from opencsms.domain.desired_config import (
+    InvalidDesiredConfig,
+    ProfileSeed,
+    desired_tables,
+    profile_seed,
+)
 from opencsms.domain.model import RegistrationStatus, Strictness
 from opencsms.domain.tokens import InvalidTokenError, build_token
 
@@ -46,6 +52,11 @@ class StationSeed:
     registration: RegistrationStatus = RegistrationStatus.ACCEPTED
     strictness: Strictness = Strictness.STRICT
     heartbeat_interval: int | None = None
+    configuration: dict[str, str] | None = None
+    """Desired 1.6 configuration keys; ``None``: left to the API
+    (docs/configuration-management.md)."""
+    variables: dict[str, str] | None = None
+    """Desired 2.0.1 variables by path; ``None``: left to the API."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +99,8 @@ class Settings:
     heartbeat_interval: int = 300
     boot_retry_interval: int = 60
     audit_retention_days: int = 30
+    command_retention_days: int = 90
+    """Days the command log keeps a command (purged hourly); 0 keeps every command forever."""
     compression: bool = True
     backlog: int = 8192
     admin_token: str | None = None
@@ -110,15 +123,37 @@ class Settings:
     """Seconds without token changes before stations are re-synced after a change."""
     local_list_concurrency: int = 8
     """Automatic local-list syncs running at once, however many stations need one."""
+    files_dir: str = "./opencsms-files"
+    """Where the bytes of hosted files (firmware images, uploaded logs) are kept (docs/jobs.md)."""
+    files_base_url: str | None = None
+    """The URL stations reach this node's ``/files`` endpoints at; default
+    ``http://<host, or 127.0.0.1 for a wildcard host>:<http port>``."""
+    upload_max_bytes: int = 50 * 1024 * 1024
+    """Largest log or diagnostics file a station may upload."""
+    firmware_max_bytes: int = 512 * 1024 * 1024
+    """Largest firmware image an operator may upload."""
+    firmware_job_timeout: float = 3600.0
+    """Seconds a firmware job may take after its retrieve/install time before it is TimedOut."""
+    log_job_timeout: float = 900.0
+    """Seconds a log job may take before it is TimedOut."""
+    apply_desired_on_boot: bool = True
+    """Apply a station's desired configuration after each Accepted BootNotification."""
+    desired_config_concurrency: int = 4
+    """Automatic applies of desired configuration running at once."""
     stations: tuple[StationSeed, ...] = field(default_factory=tuple)
     id_tokens: tuple[TokenSeed, ...] = field(default_factory=tuple)
+    configuration_profiles: tuple[ProfileSeed, ...] = field(default_factory=tuple)
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with every non-None value in ``changes`` applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-_SERVER_KEYS = {f.name for f in fields(Settings)} - {"stations", "id_tokens"}
+_SERVER_KEYS = {f.name for f in fields(Settings)} - {
+    "stations",
+    "id_tokens",
+    "configuration_profiles",
+}
 _TOKEN_KEYS = {f.name for f in fields(TokenSeed)}
 
 
@@ -148,6 +183,15 @@ def load_settings_file(path: Path) -> Settings:
     for key in ("local_list_items_per_message", "local_list_concurrency"):
         if key in values and (not isinstance(values[key], int) or values[key] < 1):
             raise ConfigError(f"{key} must be a whole number of at least 1")
+    retention = values.get("command_retention_days", 0)
+    if isinstance(retention, bool) or not isinstance(retention, int) or retention < 0:
+        raise ConfigError("command_retention_days must be a whole number of days (0: keep all)")
+    for key in ("upload_max_bytes", "firmware_max_bytes"):
+        if key in values and (not isinstance(values[key], int) or values[key] < 1):
+            raise ConfigError(f"{key} must be a whole number of at least 1")
+    for key in ("firmware_job_timeout", "log_job_timeout"):
+        if key in values and (not isinstance(values[key], int | float) or values[key] <= 0):
+            raise ConfigError(f"{key} must be a positive number of seconds")
     debounce = values.get("local_list_debounce", 0.0)
     if not isinstance(debounce, int | float) or debounce < 0:
         raise ConfigError("local_list_debounce must be a number of seconds (0 or more)")
@@ -155,7 +199,17 @@ def load_settings_file(path: Path) -> Settings:
         values["subprotocols"] = tuple(values["subprotocols"])
     seeds = tuple(_station_seed(i, entry) for i, entry in enumerate(data.get("stations", [])))
     tokens = tuple(_token_seed(i, entry) for i, entry in enumerate(data.get("id_tokens", [])))
-    return Settings(**values, stations=seeds, id_tokens=tokens)
+    concurrency = values.get("desired_config_concurrency", 1)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigError("desired_config_concurrency must be a whole number of at least 1")
+    try:
+        profiles = tuple(
+            profile_seed(entry, f"configuration_profiles[{i}]")
+            for i, entry in enumerate(data.get("configuration_profiles", []))
+        )
+    except InvalidDesiredConfig as exc:
+        raise ConfigError(str(exc)) from None
+    return Settings(**values, stations=seeds, id_tokens=tokens, configuration_profiles=profiles)
 
 
 def _token_seed(index: int, entry: Any) -> TokenSeed:
@@ -190,10 +244,17 @@ def _station_seed(index: int, entry: Any) -> StationSeed:
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
         raise ConfigError(f"{where} needs a string 'id'")
     allowed = {"id", "password", "registration", "strictness", "heartbeat_interval"}
+    allowed |= {"configuration", "variables"}
     unknown = set(entry) - allowed
     if unknown:
         raise ConfigError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
+    try:
+        configuration, variables = desired_tables(entry, where)
+    except InvalidDesiredConfig as exc:
+        raise ConfigError(str(exc)) from None
     return StationSeed(
+        configuration=configuration,
+        variables=variables,
         id=entry["id"],
         password=entry.get("password"),
         registration=_enum(

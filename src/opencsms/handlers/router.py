@@ -15,6 +15,11 @@ from typing import Any, cast
 
 from opencsms.clock import Clock
 from opencsms.domain.authorization import AuthorizationService
+from opencsms.domain.customer_information import CustomerInformationService
+from opencsms.domain.device_model_service import DeviceModelService
+from opencsms.domain.display_messages import DisplayMessageService
+from opencsms.domain.jobs import JobService
+from opencsms.domain.monitoring import MonitoringService
 from opencsms.domain.provisioning import ProvisioningService, check_allowed
 from opencsms.domain.reports import ReportService
 from opencsms.domain.reservations import ReservationService
@@ -33,7 +38,12 @@ class Services:
     authorization: AuthorizationService
     transactions: TransactionService
     reservations: ReservationService
+    device_model: DeviceModelService
+    jobs: JobService
     clock: Clock
+    monitoring: MonitoringService
+    display_messages: DisplayMessageService
+    customer_information: CustomerInformationService
 
 
 class CallContext:

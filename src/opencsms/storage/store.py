@@ -13,11 +13,19 @@ from .migrate import migrate_engine
 from .repositories import (
     AuditRepository,
     CommandRepository,
+    ConfigurationRepository,
+    DesiredConfigRepository,
     DeviationRepository,
+    DeviceModelRepository,
+    DisplayMessageRepository,
     EventRepository,
+    FileRepository,
     IdTokenRepository,
+    JobRepository,
     LocalListRepository,
     MeterRepository,
+    MonitorRepository,
+    ReportRepository,
     ReservationRepository,
     StationRepository,
     StatusRepository,
@@ -49,6 +57,14 @@ class Storage:
     local_lists: LocalListRepository
     reservations: ReservationRepository
     commands: CommandRepository
+    configuration: ConfigurationRepository
+    desired_config: DesiredConfigRepository
+    device_model: DeviceModelRepository
+    monitors: MonitorRepository
+    display_messages: DisplayMessageRepository
+    requested_reports: ReportRepository
+    jobs: JobRepository
+    files: FileRepository
 
     def __init__(
         self,
@@ -70,6 +86,14 @@ class Storage:
         self.local_lists = LocalListRepository(engine, writer)
         self.reservations = ReservationRepository(engine, writer)
         self.commands = CommandRepository(engine, writer)
+        self.configuration = ConfigurationRepository(engine, writer)
+        self.desired_config = DesiredConfigRepository(engine, writer)
+        self.device_model = DeviceModelRepository(engine, writer)
+        self.monitors = MonitorRepository(engine, writer)
+        self.display_messages = DisplayMessageRepository(engine, writer)
+        self.requested_reports = ReportRepository(engine, writer)
+        self.jobs = JobRepository(engine, writer)
+        self.files = FileRepository(engine, writer)
 
     @classmethod
     async def open(

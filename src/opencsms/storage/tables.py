@@ -38,12 +38,26 @@ from .types import UtcDateTime
 
 __all__ = [
     "commands",
+    "configuration_keys",
+    "configuration_profiles",
+    "configuration_results",
     "connector_status",
+    "desired_configuration",
+    "device_report_parts",
+    "device_reports",
+    "device_variables",
+    "display_messages",
+    "files",
     "id_tokens",
+    "job_events",
+    "jobs",
     "local_lists",
     "message_log",
     "metadata",
     "meter_values",
+    "monitoring_settings",
+    "requested_report_parts",
+    "requested_reports",
     "reservations",
     "station_deviations",
     "station_events",
@@ -51,6 +65,7 @@ __all__ = [
     "status_history",
     "transaction_events",
     "transactions",
+    "variable_monitors",
 ]
 
 STATION_ID_LENGTH = 48
@@ -358,4 +373,296 @@ commands = Table(
     Column("error_description", Text, nullable=True),
     Column("duration_ms", Float, nullable=True),  # None: nothing was sent
     Index("ix_commands_station", "station_id", "requested_at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    # Firmware and log jobs (docs/jobs.md). The id is allocated by the CSMS and is the requestId
+    # of 2.0.1 UpdateFirmware/GetLog and 1.6-security SignedUpdateFirmware/GetLog.
+    Column("id", _BIGID, primary_key=True, autoincrement=False),
+    Column("station_id", _ID, nullable=False),
+    Column("kind", String(16), nullable=False),  # firmware | log
+    Column("action", Text, nullable=False),  # the OCPP action that started it
+    Column("ocpp_version", String(16), nullable=False),
+    Column("request_id", Integer, nullable=True),  # NULL: 1.6 UpdateFirmware / GetDiagnostics
+    Column("state", String(16), nullable=False),
+    Column("location", Text, nullable=False),  # the URL given to the station
+    # Capability token of the station-facing /files URLs (stations cannot send a bearer token).
+    Column("token", Text, nullable=True),
+    Column("image_id", BigInteger, nullable=True),  # the hosted firmware image
+    Column("log_type", Text, nullable=True),
+    Column("params", Text, nullable=False),  # JSON: what the operator asked for
+    Column("command_id", BigInteger, nullable=True),
+    Column("command_status", String(16), nullable=True),
+    Column("answer_status", Text, nullable=True),
+    Column("station_status", Text, nullable=True),
+    Column("file_name", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("deadline", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    UniqueConstraint("token", name="uq_jobs_token"),
+    Index("ix_jobs_station", "station_id", "kind", "id"),
+    Index("ix_jobs_state", "state", "deadline"),
+)
+
+job_events = Table(
+    "job_events",
+    metadata,
+    # What happened to a job, and every firmware/diagnostics/log status a station reported, also
+    # when no job matched it (job_id NULL): the station's status history.
+    Column("id", _BIGID, primary_key=True, autoincrement=True),
+    Column("job_id", BigInteger, nullable=True),
+    Column("station_id", _ID, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("source", String(16), nullable=False),  # csms | answer | station | upload
+    Column("action", Text, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("request_id", Integer, nullable=True),
+    Column("state", String(16), nullable=True),  # the job's state after the event
+    Column("detail", Text, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_job_events_job", "job_id", "id"),
+    Index("ix_job_events_station", "station_id", "kind", "id"),
+    sqlite_autoincrement=True,
+)
+
+files = Table(
+    "files",
+    metadata,
+    # Files the CSMS hosts: firmware images operators uploaded, logs stations uploaded. The bytes
+    # are on disk under ``files_dir``, named by their SHA-256 (storage/blobs.py).
+    Column("id", _BIGID, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),  # firmware | log
+    Column("station_id", _ID, nullable=True),
+    Column("job_id", BigInteger, nullable=True),
+    Column("name", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content_type", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    # A station that uploads the same file name again for a job replaces it (HTTP PUT).
+    UniqueConstraint("job_id", "name", name="uq_files_job_name"),
+    Index("ix_files_kind", "kind", "station_id", "id"),
+    Index("ix_files_sha256", "sha256"),
+)
+
+# --- 2.0.1 monitoring, display messages, customer information (docs/monitoring.md) ----------------
+
+variable_monitors = Table(
+    "variable_monitors",
+    metadata,
+    # The CSMS's copy of a station's monitors (domain/monitoring_model.py), keyed by the id the
+    # station assigned; changed only by what the station answered or reported.
+    Column("station_id", _ID, primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("component", Text, nullable=False),
+    Column("component_instance", Text, nullable=True),
+    Column("evse_id", Integer, nullable=True),
+    Column("connector_id", Integer, nullable=True),
+    Column("variable", Text, nullable=False),
+    Column("variable_instance", Text, nullable=True),
+    Column("type", Text, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("transaction", Boolean, nullable=False),
+    Column("origin", String(16), nullable=False),  # csms | report
+    Column("kind", Text, nullable=True),  # eventNotificationType, when known
+    Column("report_id", BigInteger, nullable=True),  # the last report that listed it
+    Column("stale", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+monitoring_settings = Table(
+    "monitoring_settings",
+    metadata,
+    # The monitoring base (N03) and level (N05) a station last accepted.
+    Column("station_id", _ID, primary_key=True),
+    Column("base", Text, nullable=True),
+    Column("base_at", UtcDateTime, nullable=True),
+    Column("level", Integer, nullable=True),
+    Column("level_at", UtcDateTime, nullable=True),
+)
+
+display_messages = Table(
+    "display_messages",
+    metadata,
+    # A station's display messages (O01-O06) by the id the CSMS gave them; ``on_station`` false:
+    # the station refused it (``last_set_status``) and has no message of that id.
+    Column("station_id", _ID, primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("priority", Text, nullable=False),
+    Column("state", Text, nullable=True),
+    Column("start_at", UtcDateTime, nullable=True),
+    Column("end_at", UtcDateTime, nullable=True),
+    Column("transaction_id", Text, nullable=True),
+    Column("display", Text, nullable=True),  # JSON component reference
+    Column("format", Text, nullable=False),
+    Column("language", Text, nullable=True),
+    Column("content", Text, nullable=False),
+    Column("extra", Text, nullable=True),  # JSON list of 2.1 messageExtra contents
+    Column("on_station", Boolean, nullable=False),
+    Column("last_set_status", Text, nullable=True),
+    Column("source", String(16), nullable=False),  # csms | report
+    Column("report_id", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+requested_reports = Table(
+    "requested_reports",
+    metadata,
+    # Reports asked of a station (N02 monitoring, O03/O04 display messages, N09/N10 customer
+    # information); request_id is the CSMS's requestId (the command id that asked).
+    Column("station_id", _ID, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("request_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("parameters", Text, nullable=True),  # JSON, NULL: unsolicited
+    Column("full", Boolean, nullable=False),
+    Column("requested_at", UtcDateTime, nullable=True),
+    Column("status", Text, nullable=True),
+    Column("completed_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_requested_reports_station", "station_id", "kind", "created_at"),
+)
+
+requested_report_parts = Table(
+    "requested_report_parts",
+    metadata,
+    # One part per seqNo: a resent part is ignored (ON CONFLICT DO NOTHING).
+    Column("station_id", _ID, primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("request_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("seq_no", Integer, primary_key=True, autoincrement=False),
+    Column("tbc", Boolean, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("generated_at", UtcDateTime, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+# "Events of this monitor": GET /stations/{id}/events?monitor_id= without scanning the station's
+# whole event history.
+Index(
+    "ix_station_events_monitor",
+    station_events.c.station_id,
+    station_events.c.variable_monitoring_id,
+    station_events.c.timestamp,
+)
+
+# --- configuration: 1.6 keys, 2.0.1 device model, desired configuration ---------------------------
+# (docs/configuration-management.md). Rows replaced as a set (a station's keys after a full
+# GetConfiguration, an owner's desired entries) carry a generation: the new rows are upserted with
+# a new one and the rest deleted by it, which gives the same result whichever order the
+# group-commit writer runs the two statements in.
+
+configuration_keys = Table(
+    "configuration_keys",
+    metadata,
+    # 1.6 GetConfiguration / ChangeConfiguration: the station's keys and their last known value.
+    Column("station_id", _ID, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=True),  # NULL: the station did not say (1.6 value is optional)
+    Column("readonly", Boolean, nullable=False),
+    Column("reported_at", UtcDateTime, nullable=False),
+    Column("generation", String(32), nullable=False),
+)
+
+device_variables = Table(
+    "device_variables",
+    metadata,
+    # 2.0.1 device model: one row per attribute of a variable of a component. "Absent" instance,
+    # EVSE and connector are '' and -1 (NULL would make the primary key unusable).
+    Column("station_id", _ID, primary_key=True),
+    Column("component", Text, primary_key=True),
+    Column("component_instance", Text, primary_key=True),
+    Column("evse_id", Integer, primary_key=True, autoincrement=False),
+    Column("connector_id", Integer, primary_key=True, autoincrement=False),
+    Column("variable", Text, primary_key=True),
+    Column("variable_instance", Text, primary_key=True),
+    Column("attribute", String(8), primary_key=True),
+    Column("value", Text, nullable=True),
+    Column("mutability", String(16), nullable=True),
+    Column("persistent", Boolean, nullable=True),
+    Column("constant", Boolean, nullable=True),
+    # VariableCharacteristics, repeated on each attribute row of the variable.
+    Column("data_type", Text, nullable=True),
+    Column("unit", Text, nullable=True),
+    Column("min_limit", Float, nullable=True),
+    Column("max_limit", Float, nullable=True),
+    Column("values_list", Text, nullable=True),
+    Column("supports_monitoring", Boolean, nullable=True),
+    Column("report_id", BigInteger, nullable=True),  # the last report that carried the row
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+device_reports = Table(
+    "device_reports",
+    metadata,
+    # GetBaseReport / GetReport requests (request_id: the CSMS's requestId, the command's id) and
+    # NotifyReport streams nobody here asked for; how far each arrived.
+    Column("station_id", _ID, primary_key=True),
+    Column("request_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("status", Text, nullable=True),
+    Column("parts", Integer, nullable=False),
+    Column("last_seq_no", Integer, nullable=True),
+    Column("completed_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_device_reports_station", "station_id", "requested_at"),
+)
+
+device_report_parts = Table(
+    "device_report_parts",
+    metadata,
+    # One row per NotifyReport part; a resent part is ignored (ON CONFLICT DO NOTHING).
+    Column("station_id", _ID, primary_key=True),
+    Column("request_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("seq_no", Integer, primary_key=True, autoincrement=False),
+    Column("tbc", Boolean, nullable=False),
+    Column("generated_at", UtcDateTime, nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+configuration_profiles = Table(
+    "configuration_profiles",
+    metadata,
+    # Desired configuration per station model: applies to stations whose BootNotification vendor
+    # (and model, unless NULL) match, case-insensitively.
+    Column("name", String(64), primary_key=True),
+    Column("vendor", Text, nullable=False),
+    Column("model", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+desired_configuration = Table(
+    "desired_configuration",
+    metadata,
+    # scope 'station' (owner: station id) or 'profile' (owner: profile name); kind 'key' (1.6
+    # configuration key) or 'variable' (2.0.1 variable path, domain/device_model.py).
+    Column("scope", String(8), primary_key=True),
+    Column("owner", String(64), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("generation", String(32), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+configuration_results = Table(
+    "configuration_results",
+    metadata,
+    # The last attempt to apply a desired value: what was sent and what the station said.
+    Column("station_id", _ID, primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("attempted_at", UtcDateTime, nullable=False),
 )

@@ -1,7 +1,7 @@
 """OCPP 1.6 route table."""
 
 from opencsms.handlers.router import RouteTable
-from opencsms.handlers.v16 import core, transactions
+from opencsms.handlers.v16 import core, firmware, transactions
 
 ROUTES: RouteTable = {
     "BootNotification": core.boot_notification,
@@ -12,4 +12,8 @@ ROUTES: RouteTable = {
     "Authorize": transactions.authorize,
     "StartTransaction": transactions.start_transaction,
     "StopTransaction": transactions.stop_transaction,
+    "FirmwareStatusNotification": firmware.firmware_status_notification,
+    "DiagnosticsStatusNotification": firmware.diagnostics_status_notification,
+    "SignedFirmwareStatusNotification": firmware.signed_firmware_status_notification,
+    "LogStatusNotification": firmware.log_status_notification,
 }

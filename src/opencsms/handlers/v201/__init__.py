@@ -3,6 +3,11 @@
 from opencsms.handlers.router import RouteTable
 from opencsms.handlers.v201 import (
     authorization,
+    customer,
+    device_model,
+    display,
+    firmware,
+    monitoring,
     provisioning,
     reporting,
     reservations,
@@ -19,4 +24,10 @@ ROUTES: RouteTable = {
     "TransactionEvent": transactions.transaction_event,
     "Authorize": authorization.authorize,
     "ReservationStatusUpdate": reservations.reservation_status_update,
+    "NotifyMonitoringReport": monitoring.notify_monitoring_report,
+    "NotifyDisplayMessages": display.notify_display_messages,
+    "NotifyCustomerInformation": customer.notify_customer_information,
+    "NotifyReport": device_model.notify_report,
+    "FirmwareStatusNotification": firmware.firmware_status_notification,
+    "LogStatusNotification": firmware.log_status_notification,
 }
