@@ -136,7 +136,7 @@ class BenchStation:
         self._loop = asyncio.get_running_loop()
         self._ws: ClientConnection | None = None
         self._session: RpcSession | None = None
-        self._stop_sent_at = 0.0
+        self._last_call_counted = False
 
     async def run_station(self) -> None:
         run = self.run
@@ -201,7 +201,8 @@ class BenchStation:
             for _ in range(run.meters):
                 await self._call("meter", METER_ACTION[self.version], self._meter_payload(started))
             stopped = await self._stop("stop", started)
-            if stopped and window.start <= self._stop_sent_at < window.end:
+            # counted exactly when its stop is counted under "stop" (same send-time rule)
+            if stopped and self._last_call_counted:
                 stats.sessions += 1
 
     # ------------------------------------------------------------------ payloads
@@ -242,7 +243,6 @@ class BenchStation:
             self._count_error(kind, f"refused:{status}")
 
     async def _stop(self, kind: str | None, tx: int | str) -> bool:
-        self._stop_sent_at = self._loop.time()
         if self.version is OcppVersion.V16:
             assert isinstance(tx, int)
             payload = payloads.stop_transaction_16(self.meter, tx, self.id_tag)
@@ -269,6 +269,7 @@ class BenchStation:
         window = self.run.window
         now = loop.time()
         counted = kind is not None and window.start <= now < window.end
+        self._last_call_counted = counted
         stats = self.run.stats.kind(kind) if counted and kind is not None else None
         start_ns = time.perf_counter_ns()
         pending = session.call(action, payload, now)
