@@ -125,6 +125,26 @@ async def test_pending_station_may_send_what_the_csms_triggered(
         assert (await station.call("Heartbeat", {}))[2] == "SecurityError"
 
 
+async def test_pending_station_may_send_the_report_the_csms_asked_for(csms: Csms) -> None:
+    """B02.FR.09: a request answered by later CALLs (here GetMonitoringReport → N02
+    NotifyMonitoringReport) lets a Pending station send those, and nothing else."""
+    await csms.stations.create(StationSpec(id="CS1", registration=RegistrationStatus.PENDING))
+    async with raw_station(csms, "CS1", "ocpp2.0.1") as station:
+        await station.result("BootNotification", BOOT["ocpp2.0.1"])
+        report = {"requestId": 7, "seqNo": 0, "generatedAt": "2026-11-25T10:00:00Z", "tbc": False}
+        assert (await station.call("NotifyMonitoringReport", report))[2] == "SecurityError"
+        call = asyncio.create_task(
+            csms.call_station("CS1", "GetMonitoringReport", {"requestId": 7})
+        )
+        frame = await _answer_next_call(station, {"status": "Accepted"})
+        assert frame[2] == "GetMonitoringReport"
+        assert await call == {"status": "Accepted"}
+        assert (await station.call("NotifyMonitoringReport", report))[0] == 3
+        assert (await station.call("NotifyDisplayMessages", {"requestId": 7}))[2] == (
+            "SecurityError"
+        )
+
+
 async def test_registration_persists_across_connections_without_new_boot(csms: Csms) -> None:
     """ARCHITECTURE rule 6: a station provisioned as Accepted is treated as booted."""
     await csms.stations.create(StationSpec(id="CS1"))

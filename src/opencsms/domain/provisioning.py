@@ -91,19 +91,40 @@ def check_allowed(registration: str, permits: set[str], action: str) -> None:
     raise SecurityError(f"{action} is not allowed while the registration status is {registration}")
 
 
+_ANSWERED_BY: dict[str, tuple[str, ...]] = {
+    # request the CSMS sends → what the station answers it with, in later CALLs
+    "GetBaseReport": ("NotifyReport",),  # B07
+    "GetReport": ("NotifyReport",),  # B08
+    "GetMonitoringReport": ("NotifyMonitoringReport",),  # N02
+    "GetDisplayMessages": ("NotifyDisplayMessages",),  # O04
+    "CustomerInformation": ("NotifyCustomerInformation",),  # N09
+    "GetLog": ("LogStatusNotification",),  # N01, 1.6 security §5.4
+    "UpdateFirmware": ("FirmwareStatusNotification",),  # L01, 1.6 §5.19
+    "SignedUpdateFirmware": ("SignedFirmwareStatusNotification",),  # 1.6 security §5.7
+    "GetDiagnostics": ("DiagnosticsStatusNotification",),  # 1.6 §5.9
+}
+_ACCEPTED = ("Accepted", "AcceptedCanceled")
+
+
 def permits_granted(
     action: str, request: dict[str, object], response: dict[str, object]
 ) -> set[str]:
     """Actions a Pending station may now send because the CSMS asked for them (B02.FR.09).
 
     TriggerMessage (1.6 §5.17, 2.0.1 F06) permits the requested message once the station accepted;
-    GetBaseReport / GetReport (B07/B08) permit the NotifyReport messages that carry the report.
+    a request answered by later CALLs (GetBaseReport → NotifyReport, GetLog →
+    LogStatusNotification, ...) permits those once the station accepted it. The 1.6 answers to
+    UpdateFirmware and GetDiagnostics carry no status: any answer accepts them.
     """
-    if response.get("status") != "Accepted":
-        return set()
     if action in ("TriggerMessage", "ExtendedTriggerMessage"):
+        if response.get("status") != "Accepted":
+            return set()
         requested = request.get("requestedMessage")
         return {requested} if isinstance(requested, str) else set()
-    if action in ("GetBaseReport", "GetReport"):
-        return {"NotifyReport"}
+    answered_by = _ANSWERED_BY.get(action)
+    if answered_by is None:
+        return set()
+    status = response.get("status")
+    if status is None or status in _ACCEPTED:
+        return set(answered_by)
     return set()
