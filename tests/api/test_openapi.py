@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from opencsms.api.app import create_app
+from opencsms.api.app import api_application
 from opencsms.app import Csms
 from tests.wire import api_client
 
@@ -52,9 +52,9 @@ class Route:
 
 
 def api_routes(csms: Csms) -> list[Route]:
-    """The API routes of the node's FastAPI application (built as the running node builds
-    it; the document checked is the one the running node serves), with their full paths."""
-    app = create_app(csms)
+    """The API routes of the process's FastAPI application (the one every node serves; the
+    document checked is the one the running node serves), with their full paths."""
+    app = api_application()
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # FastAPI before lazily included routers: app.routes is flat

@@ -1,11 +1,22 @@
-"""The operator REST API: FastAPI application factory."""
+"""The operator REST API: one FastAPI application per process, bound to a node per request.
+
+Building the application is not cheap (FastAPI makes a pydantic adapter for every field of its
+~90 routes: about a third of a second), and a test process starts hundreds of nodes. So the
+routers are built once, against :data:`current_node` — a stand-in that resolves, on every
+attribute access, to the node whose server received the request — and :func:`create_app` gives
+each node a thin ASGI callable that sets that node for the requests it serves. A router factory
+must therefore read the node's attributes inside its endpoints, never while it is being built.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+import functools
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import opencsms
 from opencsms.api.auth import require_token
@@ -34,10 +45,47 @@ class HealthOut(BaseModel):
     stations_connected: int = Field(description="Stations connected to this node")
 
 
-def create_app(csms: Csms) -> FastAPI:
-    """Build the API of one CSMS node. Everything under /api/v1 except the OpenAPI document needs
-    the
-    admin bearer token."""
+_serving: ContextVar[Csms] = ContextVar("opencsms_api_node")
+
+
+class _CurrentNode:
+    """Stands for the node serving the current request (see the module docstring)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            node = _serving.get()
+        except LookupError:
+            raise RuntimeError(
+                f"csms.{name} read outside a request: a router factory must read the node's "
+                "attributes inside its endpoints"
+            ) from None
+        return getattr(node, name)
+
+
+current_node = cast("Csms", _CurrentNode())
+
+
+def create_app(csms: Csms) -> ASGIApp:
+    """The API of one CSMS node. Everything under /api/v1 except the OpenAPI document and the
+    health check needs the admin bearer token."""
+    if not csms.settings.admin_token:
+        raise ValueError("the operator API needs an admin token (OPENCSMS_ADMIN_TOKEN)")
+    app = api_application()
+
+    async def serve_for_node(scope: Scope, receive: Receive, send: Send) -> None:
+        bound = _serving.set(csms)
+        try:
+            await app(scope, receive, send)
+        finally:
+            _serving.reset(bound)
+
+    return serve_for_node
+
+
+@functools.cache
+def api_application() -> FastAPI:
+    """The process's FastAPI application (routes, OpenAPI document), built on first use."""
+    csms = current_node
     app = FastAPI(
         title="OpenCSMS operator API",
         version=opencsms.__version__,
@@ -45,10 +93,7 @@ def create_app(csms: Csms) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
     )
-    token = csms.settings.admin_token
-    if not token:
-        raise ValueError("the operator API needs an admin token (OPENCSMS_ADMIN_TOKEN)")
-    auth: Any = Depends(require_token(token))
+    auth: Any = Depends(require_token(lambda: csms.settings.admin_token))
     # Behind the admin token, with its 401 in the OpenAPI document of every route.
     secured: dict[str, Any] = {
         "prefix": "/api/v1",

@@ -8,8 +8,11 @@ from collections.abc import Awaitable, Callable
 from fastapi import HTTPException, Request, status
 
 
-def require_token(expected: str) -> Callable[[Request], Awaitable[None]]:
-    """A FastAPI dependency that admits only ``Authorization: Bearer <expected>``."""
+def require_token(
+    expected_token: Callable[[], str | None],
+) -> Callable[[Request], Awaitable[None]]:
+    """A FastAPI dependency that admits only ``Authorization: Bearer <token>``, where the token
+    is ``expected_token()`` of the node serving the request."""
 
     async def check(request: Request) -> None:
         header = request.headers.get("Authorization")
@@ -18,7 +21,8 @@ def require_token(expected: str) -> Callable[[Request], Awaitable[None]]:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise _unauthorized("the Authorization header must use the Bearer scheme")
-        if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        expected = expected_token()
+        if not expected or not hmac.compare_digest(token.strip().encode(), expected.encode()):
             raise _unauthorized("invalid bearer token")
 
     return check

@@ -108,7 +108,6 @@ def customer_information_router(csms: Csms) -> APIRouter:
     """Build the router bound to one CSMS node."""
     router = APIRouter(prefix="/stations", tags=["customer information"])
     runner = CommandRunner(csms)
-    service = csms.customer_information
 
     @router.post(
         "/{station_id}/customer-information",
@@ -148,21 +147,21 @@ def customer_information_router(csms: Csms) -> APIRouter:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
         request_id = await csms.commands.allocate_id()
         payload = customer_information_request(request_id, query)
-        await service.requested(station_id, request_id, query)
-        with service.watch(station_id, request_id) as done:
+        await csms.customer_information.requested(station_id, request_id, query)
+        with csms.customer_information.watch(station_id, request_id) as done:
             outcome = await runner.run(
                 station, version, "CustomerInformation", payload, command_id=request_id
             )
             if isinstance(outcome, JSONResponse):
                 if nothing_sent(outcome):
-                    await service.withdrawn(station_id, request_id)
+                    await csms.customer_information.withdrawn(station_id, request_id)
                 return outcome
             assert outcome.response is not None
             answer = status_of(outcome.response)
-            await service.answered(station_id, request_id, answer)
+            await csms.customer_information.answered(station_id, request_id, answer)
             if answer == "Accepted":
                 await wait_for(done, body.wait)
-        info = await service.get(station_id, request_id)
+        info = await csms.customer_information.get(station_id, request_id)
         assert info is not None
         return _out(info, outcome)
 
@@ -177,7 +176,9 @@ def customer_information_router(csms: Csms) -> APIRouter:
         """The station's customer information requests, newest first, with their data."""
         await runner.load(station_id)
         return CustomerInformationPage(
-            items=[_out(info) for info in await service.requests(station_id, limit)]
+            items=[
+                _out(info) for info in await csms.customer_information.requests(station_id, limit)
+            ]
         )
 
     @router.get(
@@ -188,7 +189,7 @@ def customer_information_router(csms: Csms) -> APIRouter:
     async def get_information(station_id: str, request_id: int) -> CustomerInformationOut:
         """One request: the station's answer and the data assembled from its parts."""
         await runner.load(station_id)
-        info = await service.get(station_id, request_id)
+        info = await csms.customer_information.get(station_id, request_id)
         if info is None:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, f"station {station_id!r} has no request {request_id}"

@@ -154,11 +154,10 @@ def desired_config_router(csms: Csms) -> APIRouter:
     """Build the router bound to one CSMS node."""
     router = APIRouter(tags=["desired configuration"])
     runner = CommandRunner(csms)
-    service = csms.desired_config
 
     async def desired_out(station_id: str) -> DesiredOut:
-        own = await service.station_desired(station_id)
-        entries, profiles = await service.effective(station_id)
+        own = await csms.desired_config.station_desired(station_id)
+        entries, profiles = await csms.desired_config.effective(station_id)
         return DesiredOut(
             station_id=station_id,
             configuration=own.configuration,
@@ -191,7 +190,7 @@ def desired_config_router(csms: Csms) -> APIRouter:
         kept). A connected station is brought in line in the background."""
         await runner.load(station_id)
         try:
-            await service.set_station(station_id, body.configuration, body.variables)
+            await csms.desired_config.set_station(station_id, body.configuration, body.variables)
         except InvalidDesiredConfig as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
         out = await desired_out(station_id)
@@ -208,7 +207,7 @@ def desired_config_router(csms: Csms) -> APIRouter:
     async def delete_desired(station_id: str) -> Response:
         """Forget the station's own desired configuration (its profiles still apply)."""
         await runner.load(station_id)
-        await service.clear_station(station_id)
+        await csms.desired_config.clear_station(station_id)
         return Response(status_code=204)
 
     @router.post(
@@ -221,7 +220,7 @@ def desired_config_router(csms: Csms) -> APIRouter:
         ChangeConfiguration; 2.0.1: GetVariables then SetVariables)."""
         calls = await station_calls(runner, station_id)
         try:
-            report = await service.apply(
+            report = await csms.desired_config.apply(
                 station_id,
                 configuration_port(calls.version, calls),
                 retry=body.retry if body is not None else True,
@@ -250,7 +249,7 @@ def desired_config_router(csms: Csms) -> APIRouter:
         """Desired values the station is not known to run with, and why."""
         station = await runner.load(station_id)
         version = runner.version_of(station)
-        entries = await service.drift(station_id, version.value if version else None)
+        entries = await csms.desired_config.drift(station_id, version.value if version else None)
         return DriftReport(
             station_id=station_id,
             ocpp_version=version.value if version else None,
@@ -261,7 +260,7 @@ def desired_config_router(csms: Csms) -> APIRouter:
     @router.get("/configuration-profiles", response_model=list[ProfileOut])
     async def list_profiles() -> list[ProfileOut]:
         """Every configuration profile, by name."""
-        return [_profile_out(p) for p in await service.profiles()]
+        return [_profile_out(p) for p in await csms.desired_config.profiles()]
 
     @router.get(
         "/configuration-profiles/{name}",
@@ -270,7 +269,7 @@ def desired_config_router(csms: Csms) -> APIRouter:
     )
     async def get_profile(name: str) -> ProfileOut:
         """One configuration profile."""
-        profile = await service.profile(name)
+        profile = await csms.desired_config.profile(name)
         if profile is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no configuration profile {name!r}")
         return _profile_out(profile)
@@ -286,7 +285,7 @@ def desired_config_router(csms: Csms) -> APIRouter:
         BootNotification vendor (and model, if given) match. Connected stations are brought in
         line in the background."""
         try:
-            profile = await service.put_profile(
+            profile = await csms.desired_config.put_profile(
                 name, body.vendor, body.model, body.configuration, body.variables
             )
         except InvalidDesiredConfig as exc:
@@ -301,7 +300,7 @@ def desired_config_router(csms: Csms) -> APIRouter:
     )
     async def delete_profile(name: str) -> Response:
         """Delete a profile (what it set on stations stays as it is)."""
-        if not await service.delete_profile(name):
+        if not await csms.desired_config.delete_profile(name):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no configuration profile {name!r}")
         return Response(status_code=204)
 

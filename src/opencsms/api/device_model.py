@@ -253,7 +253,6 @@ def device_model_router(csms: Csms) -> APIRouter:
     """Build the router bound to one CSMS node."""
     router = APIRouter(prefix="/stations", tags=["device model"])
     runner = CommandRunner(csms)
-    service = csms.device_model
     not_found = errors({404: "Unknown station or report"})
     sends = COMMAND_RESPONSES | INVALID_BODY
 
@@ -270,7 +269,7 @@ def device_model_router(csms: Csms) -> APIRouter:
         """The station's device model as the CSMS stored it: one item per attribute, in
         address order, filtered by component and/or variable name (case-insensitive)."""
         await runner.load(station_id)
-        rows, total = await service.rows(
+        rows, total = await csms.device_model.rows(
             station_id, component=component, variable=variable, offset=offset, limit=limit
         )
         return DeviceModelPage(
@@ -291,7 +290,7 @@ def device_model_router(csms: Csms) -> APIRouter:
         kind = ReportKind(body.report_base) if body.report_base else ReportKind.CUSTOM
         selectors = [ComponentSelector(**s.model_dump()) for s in body.component_variables]
         try:
-            report = await service.request_report(
+            report = await csms.device_model.request_report(
                 station_id,
                 DeviceModel201(calls, calls.version.value),
                 request_id,
@@ -301,7 +300,7 @@ def device_model_router(csms: Csms) -> APIRouter:
             )
         except CommandFailed as exc:
             return failed_response(exc)
-        stored = await service.report(station_id, request_id) or report
+        stored = await csms.device_model.report(station_id, request_id) or report
         return ReportCommandOut(**_report_out(stored).model_dump(), command=calls.commands[-1])
 
     @router.get(
@@ -314,7 +313,7 @@ def device_model_router(csms: Csms) -> APIRouter:
     ) -> list[ReportOut]:
         """The station's latest reports, newest first."""
         await runner.load(station_id)
-        return [_report_out(r) for r in await service.reports(station_id, limit)]
+        return [_report_out(r) for r in await csms.device_model.reports(station_id, limit)]
 
     @router.get(
         "/{station_id}/device-model/reports/{request_id}",
@@ -333,9 +332,9 @@ def device_model_router(csms: Csms) -> APIRouter:
         complete (or refused), or when the time is up."""
         await runner.load(station_id)
         if wait > 0:
-            report = await service.wait_for_report(station_id, request_id, wait)
+            report = await csms.device_model.wait_for_report(station_id, request_id, wait)
         else:
-            report = await service.report(station_id, request_id)
+            report = await csms.device_model.report(station_id, request_id)
         if report is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no report {request_id}")
         return _report_out(report)
@@ -347,7 +346,9 @@ def device_model_router(csms: Csms) -> APIRouter:
         calls = await station_calls(runner, station_id, v16=False)
         port = DeviceModel201(calls, calls.version.value)
         try:
-            results = await service.get_variables(station_id, port, [i.ref() for i in body.items])
+            results = await csms.device_model.get_variables(
+                station_id, port, [i.ref() for i in body.items]
+            )
         except CommandFailed as exc:
             return failed_response(exc)
         return VariablesOut(results=_results_out(results), commands=calls.commands)
@@ -361,7 +362,7 @@ def device_model_router(csms: Csms) -> APIRouter:
         port = DeviceModel201(calls, calls.version.value)
         items = [(i.ref(), i.value) for i in body.items]
         try:
-            results = await service.set_variables(station_id, port, items)
+            results = await csms.device_model.set_variables(station_id, port, items)
         except CommandFailed as exc:
             return failed_response(exc)
         if body.desired:

@@ -181,15 +181,14 @@ def display_messages_router(csms: Csms) -> APIRouter:
     """Build the router bound to one CSMS node."""
     router = APIRouter(prefix="/stations", tags=["display messages"])
     runner = CommandRunner(csms)
-    service = csms.display_messages
 
     async def report_out(
         report: ReportRequest, command: CommandOut | None = None
     ) -> DisplayReportOut:
-        now = service.clock.now()
+        now = csms.display_messages.clock.now()
         listed = [
             message_out(m, now)
-            for m in await service.messages(report.station_id)
+            for m in await csms.display_messages.messages(report.station_id)
             if m.report_id == report.request_id
         ]
         return DisplayReportOut(
@@ -212,9 +211,9 @@ def display_messages_router(csms: Csms) -> APIRouter:
         """The station's display messages as the CSMS knows them, by id (refused ones with
         ``on_station`` false)."""
         await runner.load(station_id)
-        now = service.clock.now()
+        now = csms.display_messages.clock.now()
         return DisplayMessagesOut(
-            items=[message_out(m, now) for m in await service.messages(station_id)]
+            items=[message_out(m, now) for m in await csms.display_messages.messages(station_id)]
         )
 
     @router.post(
@@ -230,7 +229,7 @@ def display_messages_router(csms: Csms) -> APIRouter:
         message_id = body.id
         if message_id is None:
             message_id = 1 + max(
-                (m.message.id for m in await service.messages(station_id)), default=0
+                (m.message.id for m in await csms.display_messages.messages(station_id)), default=0
             )
         message = DisplayMessage(
             id=message_id,
@@ -252,9 +251,11 @@ def display_messages_router(csms: Csms) -> APIRouter:
             return outcome
         assert outcome.response is not None
         answer = status_of(outcome.response)
-        stored = await service.record_set(station_id, message, answer)
+        stored = await csms.display_messages.record_set(station_id, message, answer)
         return SetMessageOut(
-            status=answer, message=message_out(stored, service.clock.now()), command=outcome
+            status=answer,
+            message=message_out(stored, csms.display_messages.clock.now()),
+            command=outcome,
         )
 
     @router.delete(
@@ -272,7 +273,7 @@ def display_messages_router(csms: Csms) -> APIRouter:
             return outcome
         assert outcome.response is not None
         answer = status_of(outcome.response)
-        removed = await service.record_cleared(station_id, message_id, answer)
+        removed = await csms.display_messages.record_cleared(station_id, message_id, answer)
         return ClearMessageOut(status=answer, removed=removed, command=outcome)
 
     @router.post(
@@ -291,21 +292,21 @@ def display_messages_router(csms: Csms) -> APIRouter:
         query = DisplayQuery(tuple(body.ids), body.priority, body.state)
         request_id = await csms.commands.allocate_id()
         payload = messages.get_display_messages_request(request_id, query)
-        await service.report_requested(station_id, request_id, query)
-        with service.watch(station_id, request_id) as done:
+        await csms.display_messages.report_requested(station_id, request_id, query)
+        with csms.display_messages.watch(station_id, request_id) as done:
             outcome = await runner.run(
                 station, version, "GetDisplayMessages", payload, command_id=request_id
             )
             if isinstance(outcome, JSONResponse):
                 if nothing_sent(outcome):
-                    await service.report_withdrawn(station_id, request_id)
+                    await csms.display_messages.report_withdrawn(station_id, request_id)
                 return outcome
             assert outcome.response is not None
             answer = status_of(outcome.response)
-            await service.report_answered(station_id, request_id, answer)
+            await csms.display_messages.report_answered(station_id, request_id, answer)
             if answer == "Accepted":
                 await wait_for(done, body.wait)
-        report = await service.report(station_id, request_id)
+        report = await csms.display_messages.report(station_id, request_id)
         assert report is not None
         return await report_out(report, outcome)
 
@@ -317,7 +318,7 @@ def display_messages_router(csms: Csms) -> APIRouter:
     async def get_report(station_id: str, request_id: int) -> DisplayReportOut:
         """One GetDisplayMessages report: the answer, whether it is complete, what it listed."""
         await runner.load(station_id)
-        report = await service.report(station_id, request_id)
+        report = await csms.display_messages.report(station_id, request_id)
         if report is None:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, f"station {station_id!r} has no report {request_id}"

@@ -86,11 +86,12 @@ def monitoring_router(csms: Csms) -> APIRouter:
     """Build the router bound to one CSMS node."""
     router = APIRouter(prefix="/stations", tags=["monitoring"])
     runner = CommandRunner(csms)
-    service = csms.monitoring
 
     async def report_out(report: ReportRequest, command: CommandOut | None = None) -> ReportOut:
         station_id, request_id = report.station_id, report.request_id
-        listed = [m for m in await service.monitors(station_id) if m.report_id == request_id]
+        listed = [
+            m for m in await csms.monitoring.monitors(station_id) if m.report_id == request_id
+        ]
         return ReportOut(
             request_id=request_id,
             status=report.status,
@@ -99,7 +100,7 @@ def monitoring_router(csms: Csms) -> APIRouter:
             requested_at=report.requested_at,
             complete=report.completed_at is not None,
             completed_at=report.completed_at,
-            parts=len(await service.report_parts(station_id, request_id)),
+            parts=len(await csms.monitoring.report_parts(station_id, request_id)),
             monitors=[monitor_out(m) for m in listed],
             command=command,
         )
@@ -109,12 +110,12 @@ def monitoring_router(csms: Csms) -> APIRouter:
         """The station's monitors as the CSMS knows them (from accepted SetVariableMonitoring
         results and monitoring reports), with the accepted base and level."""
         await runner.load(station_id)
-        settings = await service.settings(station_id)
+        settings = await csms.monitoring.settings(station_id)
         return MonitorsOut(
             station_id=station_id,
             monitoring_base=settings.base,
             monitoring_level=settings.level,
-            monitors=[monitor_out(m) for m in await service.monitors(station_id)],
+            monitors=[monitor_out(m) for m in await csms.monitoring.monitors(station_id)],
         )
 
     @router.get(
@@ -129,12 +130,12 @@ def monitoring_router(csms: Csms) -> APIRouter:
     ) -> MonitorDetailOut:
         """One monitor and the events it raised most recently (NotifyEvent, N07)."""
         await runner.load(station_id)
-        monitor = await service.monitor(station_id, monitor_id)
+        monitor = await csms.monitoring.monitor(station_id, monitor_id)
         if monitor is None:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, f"station {station_id!r} has no monitor {monitor_id}"
             )
-        linked = await service.events(station_id, monitor_id, events) if events else []
+        linked = await csms.monitoring.events(station_id, monitor_id, events) if events else []
         return MonitorDetailOut(
             monitor=monitor_out(monitor),
             events=[event_out(e) for e in linked if e.monitor is not None],
@@ -152,7 +153,7 @@ def monitoring_router(csms: Csms) -> APIRouter:
             return outcome
         assert outcome.response is not None
         results = messages.set_variable_monitoring_results(outcome.response)
-        stored = await service.record_set(station_id, specs, results)
+        stored = await csms.monitoring.record_set(station_id, specs, results)
         return SetMonitorsOut(
             results=[
                 SetResultOut(
@@ -178,7 +179,7 @@ def monitoring_router(csms: Csms) -> APIRouter:
             return outcome
         assert outcome.response is not None
         results = messages.clear_variable_monitoring_results(outcome.response)
-        removed = await service.record_cleared(station_id, results)
+        removed = await csms.monitoring.record_cleared(station_id, results)
         return ClearMonitorsOut(
             results=[ClearResultOut(id=r.id, status=r.status, reason=r.reason) for r in results],
             removed=removed,
@@ -217,7 +218,7 @@ def monitoring_router(csms: Csms) -> APIRouter:
             return outcome
         assert outcome.response is not None
         answer = messages.status_of(outcome.response)
-        change = await service.record_base(station_id, body.base, answer)
+        change = await csms.monitoring.record_base(station_id, body.base, answer)
         return BaseOut(
             status=answer,
             base=body.base,
@@ -239,7 +240,7 @@ def monitoring_router(csms: Csms) -> APIRouter:
             return outcome
         assert outcome.response is not None
         answer = messages.status_of(outcome.response)
-        await service.record_level(station_id, body.severity, answer)
+        await csms.monitoring.record_level(station_id, body.severity, answer)
         return LevelOut(status=answer, severity=body.severity, command=outcome)
 
     @router.post(
@@ -259,21 +260,21 @@ def monitoring_router(csms: Csms) -> APIRouter:
         query = MonitoringQuery(tuple(body.criteria), tuple(targets))
         request_id = await csms.commands.allocate_id()
         payload = messages.get_monitoring_report_request(request_id, query)
-        await service.report_requested(station_id, request_id, query)
-        with service.watch(station_id, request_id) as done:
+        await csms.monitoring.report_requested(station_id, request_id, query)
+        with csms.monitoring.watch(station_id, request_id) as done:
             outcome = await runner.run(
                 station, version, "GetMonitoringReport", payload, command_id=request_id
             )
             if isinstance(outcome, JSONResponse):
                 if nothing_sent(outcome):
-                    await service.report_withdrawn(station_id, request_id)
+                    await csms.monitoring.report_withdrawn(station_id, request_id)
                 return outcome
             assert outcome.response is not None
             answer = messages.status_of(outcome.response)
-            await service.report_answered(station_id, request_id, answer)
+            await csms.monitoring.report_answered(station_id, request_id, answer)
             if answer == "Accepted":
                 await wait_for(done, body.wait)
-        report = await service.report(station_id, request_id)
+        report = await csms.monitoring.report(station_id, request_id)
         assert report is not None
         return await report_out(report, outcome)
 
@@ -285,7 +286,7 @@ def monitoring_router(csms: Csms) -> APIRouter:
     ) -> list[ReportOut]:
         """The station's monitoring reports, newest first."""
         await runner.load(station_id)
-        return [await report_out(r) for r in await service.reports(station_id, limit)]
+        return [await report_out(r) for r in await csms.monitoring.reports(station_id, limit)]
 
     @router.get(
         "/{station_id}/monitoring/reports/{request_id}",
@@ -295,7 +296,7 @@ def monitoring_router(csms: Csms) -> APIRouter:
     async def get_report(station_id: str, request_id: int) -> ReportOut:
         """One monitoring report: its answer, how many parts arrived, whether it is complete."""
         await runner.load(station_id)
-        report = await service.report(station_id, request_id)
+        report = await csms.monitoring.report(station_id, request_id)
         if report is None:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, f"station {station_id!r} has no report {request_id}"
@@ -313,7 +314,7 @@ def monitoring_router(csms: Csms) -> APIRouter:
         """The station's NotifyEvent records (N07), newest station timestamp first, each with
         the monitor that raised it when the CSMS knows that monitor."""
         await runner.load(station_id)
-        linked = await service.events(station_id, monitor_id, limit)
+        linked = await csms.monitoring.events(station_id, monitor_id, limit)
         return EventsOut(items=[event_out(e) for e in linked])
 
     return router
