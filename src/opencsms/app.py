@@ -43,6 +43,7 @@ from opencsms.domain.monitoring import MonitoringService
 from opencsms.domain.provisioning import ProvisioningService, permits_granted
 from opencsms.domain.reports import ReportService
 from opencsms.domain.reservations import ReservationService
+from opencsms.domain.security_events import SecurityEventService
 from opencsms.domain.stations import StationAccess, StationAdmin, StationSpec
 from opencsms.domain.token_admin import TokenAdmin
 from opencsms.domain.transactions import TransactionService, TransactionStatusReport
@@ -113,6 +114,7 @@ class Csms:
         self.monitoring: MonitoringService
         self.display_messages: DisplayMessageService
         self.customer_information: CustomerInformationService
+        self.security_events: SecurityEventService
         self.jobs: JobService
         self.files: FileService
         self.ports = BoundPorts(0, 0)
@@ -199,6 +201,7 @@ class Csms:
         self.monitoring = MonitoringService(self.storage, self.clock)
         self.display_messages = DisplayMessageService(self.storage, self.clock)
         self.customer_information = CustomerInformationService(self.storage, self.clock)
+        self.security_events = SecurityEventService(self.storage)
         self.transactions = TransactionService(
             self.storage, self.clock, authorization, self.reservations
         )
@@ -219,6 +222,7 @@ class Csms:
             monitoring=self.monitoring,
             display_messages=self.display_messages,
             customer_information=self.customer_information,
+            security_events=self.security_events,
         )
         self._tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
         self._exit.callback(self._cancel_jobs)

@@ -17,7 +17,9 @@ from opencsms.app import Csms
 from opencsms.domain.stations import StationSpec
 from opencsms.ocpp.version import OcppVersion
 from opencsms.simulator import SimulatedStation
+from opencsms.simulator.config_keys import Variable
 from opencsms.simulator.monitoring import monitoring
+from tests.api.test_device_model_api import full_report
 from tests.handlers.builders import booted
 from tests.handlers.station_calls import NO_ANSWER, CallError, responding
 from tests.simulator.helpers import sim_config
@@ -312,3 +314,99 @@ async def test_v21_reports_carry_the_monitor_kind(csms: Csms, version: OcppVersi
         assert kinds == ["HardWiredMonitor", "PreconfiguredMonitor"]
     else:
         assert kinds == [None, None]  # 2.0.1 does not say
+
+
+async def test_set_and_clear_split_by_the_station_limits(csms: Csms) -> None:
+    """MonitoringCtrlr.ItemsPerMessage (part 2 appendix 3.1.11) learnt from the station's
+    report: five monitors go out as three SetVariableMonitoring CALLs, each in the command log,
+    every accepted monitor recorded; clearing them takes three ClearVariableMonitoring CALLs."""
+    await csms.stations.create(StationSpec(id="MON-SPLIT"))
+    base = "/api/v1/stations/MON-SPLIT"
+    variables = [
+        ("OCPPCommCtrlr", "HeartbeatInterval"),
+        ("OCPPCommCtrlr", "RetryBackOffWaitMinimum"),
+        ("OCPPCommCtrlr", "RetryBackOffRandomRange"),
+        ("OCPPCommCtrlr", "RetryBackOffRepeatTimes"),
+        ("SampledDataCtrlr", "TxUpdatedInterval"),
+    ]
+    async with SimulatedStation(sim_config(csms, "MON-SPLIT")) as st, api_client(csms) as api:
+        await st.wait_for(lambda s: s.registration == "Accepted")
+        assert st.device_model is not None
+        st.device_model.add("MonitoringCtrlr", "ItemsPerMessage", Variable("2", "ReadOnly"))
+        await full_report(api, "MON-SPLIT")  # the CSMS learns the limit from the report
+        answer = await post(
+            api,
+            f"{base}/monitors",
+            {
+                "monitors": [
+                    monitor(c, v, "UpperThreshold", 1000 + i) for i, (c, v) in enumerate(variables)
+                ]
+            },
+        )
+        ids = [r["id"] for r in answer["results"]]
+        listed = (await get(api, f"{base}/monitors"))["monitors"]
+        cleared = await post(api, f"{base}/monitors/clear", {"ids": ids})
+        after = (await get(api, f"{base}/monitors"))["monitors"]
+        log = (await api.get(f"{base}/commands", params={"limit": 50})).json()["items"]
+    sent = [c for c in st.received if c.action == "SetVariableMonitoring"]
+    assert [len(c.payload["setMonitoringData"]) for c in sent] == [2, 2, 1]
+    assert [r["status"] for r in answer["results"]] == ["Accepted"] * 5
+    assert len(set(ids)) == 5
+    assert [(m["variable"]["name"], m["value"]) for m in answer["monitors"]] == [
+        (v, 1000 + i) for i, (_, v) in enumerate(variables)
+    ]
+    assert sorted(m["id"] for m in listed) == sorted(ids)
+    assert len(answer["commands"]) == 3
+    assert answer["command"] == answer["commands"][-1]
+    logged = {c["id"]: c["action"] for c in log}
+    assert all(logged[c["id"]] == "SetVariableMonitoring" for c in answer["commands"])
+    assert [c["action"] for c in log].count("SetVariableMonitoring") == 3
+    assert [r["status"] for r in cleared["results"]] == ["Accepted"] * 5
+    assert sorted(cleared["removed"]) == sorted(ids)
+    assert [len(c["payload"]["id"]) for c in cleared["commands"]] == [2, 2, 1]
+    assert [c["action"] for c in log].count("ClearVariableMonitoring") == 3
+    assert after == []
+
+
+async def test_failed_call_keeps_what_earlier_calls_got_accepted(csms: Csms) -> None:
+    """No MonitoringCtrlr limit known: 4 monitors per CALL. The second CALL gets a CALLERROR:
+    502 with the first CALL in ``commands``, and the monitors it got accepted stay recorded."""
+    await csms.stations.create(StationSpec(id="MON-HALF"))
+    calls = 0
+
+    def answer(request: Json) -> Json | CallError:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            return CallError("OccurrenceConstraintViolation", "too many")
+        return {
+            "setMonitoringResult": [
+                {
+                    "status": "Accepted",
+                    "id": 100 + i,
+                    "type": item["type"],
+                    "severity": item["severity"],
+                    "component": item["component"],
+                    "variable": item["variable"],
+                }
+                for i, item in enumerate(request["setMonitoringData"])
+            ]
+        }
+
+    monitors = [monitor("OCPPCommCtrlr", f"V{i}", "Delta", i + 1) for i in range(6)]
+    async with raw_station(csms, "MON-HALF", "ocpp2.0.1") as cp, api_client(csms) as api:
+        await booted(cp, "ocpp2.0.1")
+        async with responding(cp, {"SetVariableMonitoring": answer}) as responder:
+            failed = await api.post(
+                "/api/v1/stations/MON-HALF/monitors", json={"monitors": monitors}
+            )
+        listed = await get(api, "/api/v1/stations/MON-HALF/monitors")
+    sizes = [len(p["setMonitoringData"]) for p in responder.payloads("SetVariableMonitoring")]
+    assert sizes == [4, 2]
+    assert failed.status_code == 502
+    body = failed.json()
+    assert body["error_code"] == "OccurrenceConstraintViolation"
+    assert [c["action"] for c in body["commands"]] == ["SetVariableMonitoring"]
+    assert [(m["id"], m["variable"]["name"]) for m in listed["monitors"]] == [
+        (100 + i, f"V{i}") for i in range(4)
+    ]

@@ -33,6 +33,7 @@ from opencsms.api.local_lists import local_lists_router
 from opencsms.api.monitoring import monitoring_router
 from opencsms.api.reservations import reservations_router
 from opencsms.api.responses import UNAUTHORIZED
+from opencsms.api.security_events import security_events_router
 from opencsms.api.stations import stations_router
 from opencsms.api.transactions import transactions_router
 
@@ -114,6 +115,7 @@ def api_application() -> FastAPI:
     app.include_router(customer_information_router(csms), **secured)
     app.include_router(jobs_router(csms), **secured)
     app.include_router(files_router(csms), **secured)
+    app.include_router(security_events_router(csms), **secured)
     # Stations cannot send the bearer token: the token in the URL is the capability.
     app.include_router(station_files_router(csms))
 

@@ -6,6 +6,10 @@ Every command goes through :class:`~opencsms.api.command_runner.CommandRunner` (
 409 offline, registration gate, send, command log, 502/504); the station's answer is then handed
 to :class:`~opencsms.domain.monitoring.MonitoringService`, which changes the record only on what
 the station accepted or reported. A 1.6 station has no monitoring: 400.
+
+SetVariableMonitoring and ClearVariableMonitoring are split into as many CALLs as the station's
+MonitoringCtrlr ItemsPerMessage / BytesPerMessage (stored device model) require, each recorded
+in the command log; the results are joined in one answer (``commands`` lists every CALL).
 """
 
 from __future__ import annotations
@@ -38,11 +42,17 @@ from opencsms.api.monitoring_models import (
     event_out,
     monitor_out,
 )
+from opencsms.api.recorded_calls import CommandFailed, RecordedCalls, failed_response
 from opencsms.api.responses import INVALID_BODY, UNKNOWN_STATION, errors
+from opencsms.domain.device_model import chunk
 from opencsms.domain.monitoring_model import (
     MONITORING_BASES,
+    ClearMonitorResult,
     ComponentRef,
+    Monitor,
     MonitoringQuery,
+    MonitorSpec,
+    SetMonitorResult,
     VariableRef,
 )
 from opencsms.domain.report_requests import ReportRequest, wait_for
@@ -79,6 +89,23 @@ def nothing_sent(answer: JSONResponse) -> bool:
 
 
 SEND_RESPONSES = COMMAND_RESPONSES | INVALID_BODY
+
+_LIMITS = "MonitoringCtrlr"
+"""Where a 2.0.1 station announces ItemsPerMessage / BytesPerMessage for SetVariableMonitoring
+and ClearVariableMonitoring (part 2 appendix 3.1.11); without them the device model defaults
+apply (:data:`~opencsms.domain.device_model.DEFAULT_ITEMS_PER_MESSAGE`)."""
+
+
+def _set_size(spec: MonitorSpec) -> int:
+    """Bytes one monitor adds to a SetVariableMonitoring request (counted against
+    BytesPerMessage)."""
+    return len(orjson.dumps(messages.set_variable_monitoring_request([spec])))
+
+
+def _clear_size(monitor_id: int) -> int:
+    return len(str(monitor_id))
+
+
 READ_RESPONSES = UNKNOWN_STATION
 
 
@@ -144,16 +171,25 @@ def monitoring_router(csms: Csms) -> APIRouter:
     @router.post("/{station_id}/monitors", response_model=SetMonitorsOut, responses=SEND_RESPONSES)
     async def set_monitors(station_id: str, body: SetMonitorsIn) -> SetMonitorsOut | JSONResponse:
         """Install or replace monitors (SetVariableMonitoring, N04): one result per monitor;
-        the Accepted ones are stored with the id the station assigned."""
+        the Accepted ones are stored with the id the station assigned. Several CALLs when the
+        station's MonitoringCtrlr limits require; a CALL that fails ends the operation with
+        its error and the ``commands`` sent before (their accepted monitors stay recorded)."""
         station, version = await require_2x(runner, station_id)
         specs = [m.spec() for m in body.monitors]
-        payload = messages.set_variable_monitoring_request(specs)
-        outcome = await runner.run(station, version, "SetVariableMonitoring", payload)
-        if isinstance(outcome, JSONResponse):
-            return outcome
-        assert outcome.response is not None
-        results = messages.set_variable_monitoring_results(outcome.response)
-        stored = await csms.monitoring.record_set(station_id, specs, results)
+        calls = RecordedCalls(runner, station, version)
+        limits = await csms.device_model.limits(station_id, "SetVariableMonitoring", _LIMITS)
+        results: list[SetMonitorResult] = []
+        stored: list[Monitor] = []
+        try:
+            for batch in chunk(specs, limits, _set_size):
+                payload = messages.set_variable_monitoring_request(batch)
+                response = await calls("SetVariableMonitoring", payload)
+                answered = messages.set_variable_monitoring_results(response)
+                # Recorded per CALL: what a station accepted stays known if a later CALL fails.
+                stored += await csms.monitoring.record_set(station_id, batch, answered)
+                results += answered
+        except CommandFailed as exc:
+            return failed_response(exc)
         return SetMonitorsOut(
             results=[
                 SetResultOut(
@@ -168,22 +204,30 @@ def monitoring_router(csms: Csms) -> APIRouter:
                 for r in results
             ],
             monitors=[monitor_out(m) for m in stored],
-            command=outcome,
+            command=calls.commands[-1],
+            commands=calls.commands,
         )
 
     async def clear(station_id: str, ids: list[int]) -> ClearMonitorsOut | JSONResponse:
         station, version = await require_2x(runner, station_id)
-        payload = messages.clear_variable_monitoring_request(ids)
-        outcome = await runner.run(station, version, "ClearVariableMonitoring", payload)
-        if isinstance(outcome, JSONResponse):
-            return outcome
-        assert outcome.response is not None
-        results = messages.clear_variable_monitoring_results(outcome.response)
-        removed = await csms.monitoring.record_cleared(station_id, results)
+        calls = RecordedCalls(runner, station, version)
+        limits = await csms.device_model.limits(station_id, "ClearVariableMonitoring", _LIMITS)
+        results: list[ClearMonitorResult] = []
+        removed: list[int] = []
+        try:
+            for batch in chunk(ids, limits, _clear_size):
+                payload = messages.clear_variable_monitoring_request(batch)
+                response = await calls("ClearVariableMonitoring", payload)
+                answered = messages.clear_variable_monitoring_results(response)
+                removed += await csms.monitoring.record_cleared(station_id, answered)
+                results += answered
+        except CommandFailed as exc:
+            return failed_response(exc)
         return ClearMonitorsOut(
             results=[ClearResultOut(id=r.id, status=r.status, reason=r.reason) for r in results],
             removed=removed,
-            command=outcome,
+            command=calls.commands[-1],
+            commands=calls.commands,
         )
 
     @router.post(

@@ -198,7 +198,11 @@ class SetResultOut(BaseModel):
 class SetMonitorsOut(BaseModel):
     results: list[SetResultOut] = Field(description="The station's answer per monitor")
     monitors: list[MonitorOut] = Field(description="The accepted monitors, as stored")
-    command: CommandOut
+    command: CommandOut = Field(description="The last SetVariableMonitoring CALL sent")
+    commands: list[CommandOut] = Field(
+        description="Every SetVariableMonitoring CALL sent, in order: the monitors are split "
+        "by the station's MonitoringCtrlr ItemsPerMessage / BytesPerMessage"
+    )
 
 
 class ClearResultOut(BaseModel):
@@ -210,7 +214,11 @@ class ClearResultOut(BaseModel):
 class ClearMonitorsOut(BaseModel):
     results: list[ClearResultOut]
     removed: list[int] = Field(description="Monitors removed from the record")
-    command: CommandOut
+    command: CommandOut = Field(description="The last ClearVariableMonitoring CALL sent")
+    commands: list[CommandOut] = Field(
+        description="Every ClearVariableMonitoring CALL sent, in order: the ids are split by "
+        "the station's MonitoringCtrlr ItemsPerMessage / BytesPerMessage"
+    )
 
 
 class BaseOut(BaseModel):

@@ -278,10 +278,13 @@ class MessageLimits:
     """False: the station's model did not say and the defaults apply."""
 
 
-def limits_of(rows: Iterable[VariableRow], instance: str) -> MessageLimits:
-    """DeviceDataCtrlr ``ItemsPerMessage[instance]`` and ``BytesPerMessage[instance]`` from the
-    stored model, e.g. instance ``SetVariables`` (part 2 appendix 3.1.7; TC_B_* list the
-    instances GetReport, GetVariables and SetVariables).
+def limits_of(
+    rows: Iterable[VariableRow], instance: str, component: str = "DeviceDataCtrlr"
+) -> MessageLimits:
+    """``component``'s ``ItemsPerMessage[instance]`` and ``BytesPerMessage[instance]`` from the
+    stored model, e.g. DeviceDataCtrlr instance ``SetVariables`` (part 2 appendix 3.1.7; TC_B_*
+    list the instances GetReport, GetVariables and SetVariables) or MonitoringCtrlr instance
+    ``SetVariableMonitoring`` / ``ClearVariableMonitoring`` (appendix 3.1.11).
 
     Field quirk: some stations (this project's simulator among them) report one ItemsPerMessage
     without an instance; it is taken as the limit of every message when no instance-specific one
@@ -291,7 +294,7 @@ def limits_of(rows: Iterable[VariableRow], instance: str) -> MessageLimits:
     sizes: dict[str | None, int] = {}
     for row in rows:
         ref = row.ref
-        if ref.component != "DeviceDataCtrlr" or ref.attribute != "Actual":
+        if ref.component != component or ref.attribute != "Actual":
             continue
         if ref.variable not in ("ItemsPerMessage", "BytesPerMessage") or row.value is None:
             continue

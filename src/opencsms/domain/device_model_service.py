@@ -213,13 +213,16 @@ class DeviceModelService:
         the attribute without its value)."""
         return await self._storage.device_model.values(station_id, refs)
 
-    async def limits(self, station_id: str, message: str) -> MessageLimits:
-        """The station's limits for ``message`` (GetVariables / SetVariables), from its stored
-        DeviceDataCtrlr variables, else the defaults."""
+    async def limits(
+        self, station_id: str, message: str, component: str = "DeviceDataCtrlr"
+    ) -> MessageLimits:
+        """The station's limits for ``message`` (GetVariables / SetVariables: DeviceDataCtrlr;
+        SetVariableMonitoring / ClearVariableMonitoring: MonitoringCtrlr), from its stored
+        ``component`` variables, else the defaults."""
         rows, _ = await self._storage.device_model.rows(
-            station_id, component="DeviceDataCtrlr", offset=0, limit=1000
+            station_id, component=component, offset=0, limit=1000
         )
-        return limits_of(rows, message)
+        return limits_of(rows, message, component)
 
     # ------------------------------------------------------------------ variables
 

@@ -23,6 +23,7 @@ from opencsms.domain.monitoring import MonitoringService
 from opencsms.domain.provisioning import ProvisioningService, check_allowed
 from opencsms.domain.reports import ReportService
 from opencsms.domain.reservations import ReservationService
+from opencsms.domain.security_events import SecurityEventService
 from opencsms.domain.transactions import TransactionService
 from opencsms.errors import NotSupportedError
 from opencsms.ocpp.version import OcppVersion
@@ -44,6 +45,7 @@ class Services:
     monitoring: MonitoringService
     display_messages: DisplayMessageService
     customer_information: CustomerInformationService
+    security_events: SecurityEventService
 
 
 class CallContext:

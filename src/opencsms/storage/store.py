@@ -27,6 +27,7 @@ from .repositories import (
     MonitorRepository,
     ReportRepository,
     ReservationRepository,
+    SecurityEventRepository,
     StationRepository,
     StatusRepository,
     TransactionRepository,
@@ -56,6 +57,7 @@ class Storage:
     deviations: DeviationRepository
     local_lists: LocalListRepository
     reservations: ReservationRepository
+    security_events: SecurityEventRepository
     commands: CommandRepository
     configuration: ConfigurationRepository
     desired_config: DesiredConfigRepository
@@ -85,6 +87,7 @@ class Storage:
         self.deviations = DeviationRepository(engine, writer)
         self.local_lists = LocalListRepository(engine, writer)
         self.reservations = ReservationRepository(engine, writer)
+        self.security_events = SecurityEventRepository(engine, writer)
         self.commands = CommandRepository(engine, writer)
         self.configuration = ConfigurationRepository(engine, writer)
         self.desired_config = DesiredConfigRepository(engine, writer)

@@ -666,3 +666,17 @@ configuration_results = Table(
     Column("detail", Text, nullable=True),
     Column("attempted_at", UtcDateTime, nullable=False),
 )
+
+security_events = Table(
+    "security_events",
+    metadata,
+    # SecurityEventNotification (1.6 security whitepaper §4, 2.0.1 A04); the key makes a resent
+    # notification a no-op. `critical` per 2.0.1 part 2 appendix 1 (domain/security_events.py).
+    Column("station_id", _ID, primary_key=True),
+    Column("timestamp", UtcDateTime, primary_key=True),
+    Column("type", String(50), primary_key=True),
+    Column("tech_info", Text, nullable=True),
+    Column("critical", Boolean, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_security_events_timestamp", "timestamp"),
+)

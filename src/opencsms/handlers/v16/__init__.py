@@ -1,7 +1,7 @@
 """OCPP 1.6 route table."""
 
 from opencsms.handlers.router import RouteTable
-from opencsms.handlers.v16 import core, firmware, transactions
+from opencsms.handlers.v16 import core, firmware, security, transactions
 
 ROUTES: RouteTable = {
     "BootNotification": core.boot_notification,
@@ -16,4 +16,5 @@ ROUTES: RouteTable = {
     "DiagnosticsStatusNotification": firmware.diagnostics_status_notification,
     "SignedFirmwareStatusNotification": firmware.signed_firmware_status_notification,
     "LogStatusNotification": firmware.log_status_notification,
+    "SecurityEventNotification": security.security_event_notification,
 }

@@ -11,6 +11,7 @@ from opencsms.handlers.v201 import (
     provisioning,
     reporting,
     reservations,
+    security,
     transactions,
 )
 
@@ -30,4 +31,5 @@ ROUTES: RouteTable = {
     "NotifyReport": device_model.notify_report,
     "FirmwareStatusNotification": firmware.firmware_status_notification,
     "LogStatusNotification": firmware.log_status_notification,
+    "SecurityEventNotification": security.security_event_notification,
 }

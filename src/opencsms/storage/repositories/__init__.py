@@ -16,6 +16,7 @@ from .meter import MeterRepository
 from .monitors import MonitorRepository
 from .report_requests import ReportRepository
 from .reservations import ReservationRepository
+from .security_events import SecurityEventRepository
 from .stations import StationRepository
 from .status import StatusRepository
 from .transactions import TransactionRepository
@@ -37,6 +38,7 @@ __all__ = [
     "MonitorRepository",
     "ReportRepository",
     "ReservationRepository",
+    "SecurityEventRepository",
     "StationRepository",
     "StatusRepository",
     "TransactionRepository",
