@@ -27,6 +27,7 @@ from opencsms.clock import Clock, SystemClock
 from opencsms.config import Settings, UnknownStationPolicy
 from opencsms.domain.audit import AuditTrail
 from opencsms.domain.authorization import AuthorizationService
+from opencsms.domain.charging_profiles import ChargingProfileService
 from opencsms.domain.commands import CommandRequest, CommandService, StationCall
 from opencsms.domain.configuration import ConfigurationService
 from opencsms.domain.customer_information import CustomerInformationService
@@ -115,6 +116,7 @@ class Csms:
         self.display_messages: DisplayMessageService
         self.customer_information: CustomerInformationService
         self.security_events: SecurityEventService
+        self.charging_profiles: ChargingProfileService
         self.jobs: JobService
         self.files: FileService
         self.ports = BoundPorts(0, 0)
@@ -202,6 +204,7 @@ class Csms:
         self.display_messages = DisplayMessageService(self.storage, self.clock)
         self.customer_information = CustomerInformationService(self.storage, self.clock)
         self.security_events = SecurityEventService(self.storage)
+        self.charging_profiles = ChargingProfileService(self.storage, self.clock)
         self.transactions = TransactionService(
             self.storage, self.clock, authorization, self.reservations
         )
@@ -223,6 +226,7 @@ class Csms:
             display_messages=self.display_messages,
             customer_information=self.customer_information,
             security_events=self.security_events,
+            charging_profiles=self.charging_profiles,
         )
         self._tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
         self._exit.callback(self._cancel_jobs)

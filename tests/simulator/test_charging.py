@@ -280,8 +280,9 @@ async def test_v201_get_charging_profiles_reports_them(csms: Csms) -> None:
         ]
         assert sent[0]["chargingProfile"] == [station_max]  # reported as installed
         assert sent[1]["chargingProfile"] == [evse_default]
-        # OpenCSMS does not handle ReportChargingProfiles yet: it answers NotSupported.
-        assert [r.error for r in st.charging.reports] == ["NotSupported", "NotSupported"]
+        # OpenCSMS stores reported profiles (handlers/v201/smart_charging.py) and acknowledges.
+        assert [r.error for r in st.charging.reports] == [None, None]
+        assert sorted(s.profile.id for s in await csms.charging_profiles.held("GP2")) == [5, 6]
         frames = await csms.audit.page("GP2", None, 50)
         reports_in = [
             orjson.loads(f.payload)

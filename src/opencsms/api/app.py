@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import opencsms
 from opencsms.api.auth import require_token
+from opencsms.api.charging_profiles import charging_profiles_router
 from opencsms.api.commands import commands_router
 from opencsms.api.configuration import configuration_router
 from opencsms.api.customer_information import customer_information_router
@@ -116,6 +117,7 @@ def api_application() -> FastAPI:
     app.include_router(jobs_router(csms), **secured)
     app.include_router(files_router(csms), **secured)
     app.include_router(security_events_router(csms), **secured)
+    app.include_router(charging_profiles_router(csms), **secured)
     # Stations cannot send the bearer token: the token in the URL is the capability.
     app.include_router(station_files_router(csms))
 

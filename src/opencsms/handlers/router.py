@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from opencsms.clock import Clock
 from opencsms.domain.authorization import AuthorizationService
+from opencsms.domain.charging_profiles import ChargingProfileService
 from opencsms.domain.customer_information import CustomerInformationService
 from opencsms.domain.device_model_service import DeviceModelService
 from opencsms.domain.display_messages import DisplayMessageService
@@ -46,6 +47,7 @@ class Services:
     display_messages: DisplayMessageService
     customer_information: CustomerInformationService
     security_events: SecurityEventService
+    charging_profiles: ChargingProfileService
 
 
 class CallContext:

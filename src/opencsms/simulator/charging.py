@@ -18,19 +18,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from opencsms.clock import utc_iso
 from opencsms.errors import CallErrorResponse, CallFailedError, PropertyConstraintViolationError
+from opencsms.handlers.charging_profiles import (
+    PURPOSES_2,
+    PURPOSES_16,
+    profile_from_2,
+    profile_from_16,
+)
 from opencsms.simulator.config_keys import ConfigKey, Variable
 from opencsms.simulator.connection import HandlerFn, Payload, Reply
 from opencsms.smartcharging import (
     Capabilities,
     ChargingProfile,
-    ChargingSchedule,
     CompositeSchedule,
     Criteria,
     EvseRating,
@@ -38,9 +42,7 @@ from opencsms.smartcharging import (
     ProfileKind,
     ProfilePurpose,
     RateUnit,
-    RecurrencyKind,
     Rejection,
-    SchedulePeriod,
     StationState,
     check_profile,
     composite_schedule,
@@ -57,19 +59,6 @@ if TYPE_CHECKING:
 __all__ = ["ROUTES_2", "ROUTES_16", "ChargingProfiles", "InstalledProfile", "ReportOutcome"]
 
 P = ProfilePurpose
-PURPOSES_16 = {
-    "ChargePointMaxProfile": P.STATION_MAX,
-    "TxDefaultProfile": P.TX_DEFAULT,
-    "TxProfile": P.TX,
-}
-PURPOSES_2 = {
-    "ChargingStationMaxProfile": P.STATION_MAX,
-    "ChargingStationExternalConstraints": P.EXTERNAL_CONSTRAINTS,
-    "TxDefaultProfile": P.TX_DEFAULT,
-    "TxProfile": P.TX,
-    "PriorityCharging": P.PRIORITY_CHARGING,
-    "LocalGeneration": P.LOCAL_GENERATION,
-}
 _UNITS_16 = {"Current": RateUnit.A, "Power": RateUnit.W}
 
 MAX_STACK_LEVEL = 8
@@ -383,59 +372,6 @@ class ChargingProfiles:
 
 
 # ---------------------------------------------------------------------- payload translation
-
-
-def _time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _schedule(raw: Mapping[str, Any]) -> ChargingSchedule:
-    periods = tuple(
-        SchedulePeriod(p["startPeriod"], p.get("limit"), p.get("numberPhases"), p.get("phaseToUse"))
-        for p in raw["chargingSchedulePeriod"]
-    )
-    return ChargingSchedule(
-        rate_unit=RateUnit(raw["chargingRateUnit"]),
-        periods=periods,
-        start_schedule=_time(raw.get("startSchedule")),
-        duration=raw.get("duration"),
-        min_charging_rate=raw.get("minChargingRate"),
-        schedule_id=raw.get("id"),
-    )
-
-
-def _profile(
-    raw: Mapping[str, Any], evse: int, purpose: ProfilePurpose, schedules: list[Any], tx: Any
-) -> ChargingProfile:
-    recurrency = raw.get("recurrencyKind")
-    return ChargingProfile(
-        id=raw["id"] if "id" in raw else raw["chargingProfileId"],
-        stack_level=raw["stackLevel"],
-        purpose=purpose,
-        kind=ProfileKind(raw["chargingProfileKind"]),
-        schedules=tuple(_schedule(s) for s in schedules),
-        evse=evse,
-        recurrency=RecurrencyKind(recurrency) if recurrency else None,
-        valid_from=_time(raw.get("validFrom")),
-        valid_to=_time(raw.get("validTo")),
-        transaction_id=None if tx is None else str(tx),
-    )
-
-
-def profile_from_16(connector_id: int, raw: Mapping[str, Any]) -> ChargingProfile:
-    """A 1.6 csChargingProfiles (§7.8) set on ``connector_id`` as a domain profile."""
-    purpose = PURPOSES_16[raw["chargingProfilePurpose"]]
-    schedules = [raw["chargingSchedule"]]
-    return _profile(raw, connector_id, purpose, schedules, raw.get("transactionId"))
-
-
-def profile_from_2(evse_id: int, raw: Mapping[str, Any]) -> ChargingProfile:
-    """A 2.0.1 / 2.1 ChargingProfileType set on ``evse_id`` as a domain profile."""
-    purpose = PURPOSES_2[raw["chargingProfilePurpose"]]
-    return _profile(raw, evse_id, purpose, raw["chargingSchedule"], raw.get("transactionId"))
 
 
 def _periods_out(schedule: CompositeSchedule) -> list[Payload]:

@@ -12,6 +12,7 @@ from .db import create_engine
 from .migrate import migrate_engine
 from .repositories import (
     AuditRepository,
+    ChargingProfileRepository,
     CommandRepository,
     ConfigurationRepository,
     DesiredConfigRepository,
@@ -57,6 +58,7 @@ class Storage:
     deviations: DeviationRepository
     local_lists: LocalListRepository
     reservations: ReservationRepository
+    charging_profiles: ChargingProfileRepository
     security_events: SecurityEventRepository
     commands: CommandRepository
     configuration: ConfigurationRepository
@@ -87,6 +89,7 @@ class Storage:
         self.deviations = DeviationRepository(engine, writer)
         self.local_lists = LocalListRepository(engine, writer)
         self.reservations = ReservationRepository(engine, writer)
+        self.charging_profiles = ChargingProfileRepository(engine, writer)
         self.security_events = SecurityEventRepository(engine, writer)
         self.commands = CommandRepository(engine, writer)
         self.configuration = ConfigurationRepository(engine, writer)

@@ -680,3 +680,28 @@ security_events = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Index("ix_security_events_timestamp", "timestamp"),
 )
+
+charging_profiles = Table(
+    "charging_profiles",
+    metadata,
+    # The charging profiles a station holds, as the CSMS knows them (domain/charging_profiles.py):
+    # written only when the station accepted them or reported them (K09). `schedules` is the
+    # domain schedules as JSON; `payload` the OCPP chargingProfile as sent/reported, for resending.
+    # `report_id`: the GetChargingProfiles requestId that last reported the row (reconciliation).
+    Column("station_id", _ID, primary_key=True),
+    Column("profile_id", Integer, primary_key=True, autoincrement=False),
+    Column("evse_id", Integer, nullable=False),
+    Column("purpose", String(24), nullable=False),
+    Column("stack_level", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("recurrency", String(8), nullable=True),
+    Column("valid_from", UtcDateTime, nullable=True),
+    Column("valid_to", UtcDateTime, nullable=True),
+    Column("transaction_id", Text, nullable=True),
+    Column("schedules", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("ocpp_version", String(16), nullable=False),
+    Column("source", String(8), nullable=False),
+    Column("report_id", Integer, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -12,6 +12,7 @@ from opencsms.handlers.v201 import (
     reporting,
     reservations,
     security,
+    smart_charging,
     transactions,
 )
 
@@ -32,4 +33,5 @@ ROUTES: RouteTable = {
     "FirmwareStatusNotification": firmware.firmware_status_notification,
     "LogStatusNotification": firmware.log_status_notification,
     "SecurityEventNotification": security.security_event_notification,
+    "ReportChargingProfiles": smart_charging.report_charging_profiles,
 }

@@ -1,6 +1,7 @@
 """Repositories: async, domain records in and out, writes through the group-commit writer."""
 
 from .audit import AuditRepository
+from .charging_profiles import ChargingProfileRepository
 from .commands import CommandRepository
 from .configuration import ConfigurationRepository
 from .desired_config import DesiredConfigRepository
@@ -23,6 +24,7 @@ from .transactions import TransactionRepository
 
 __all__ = [
     "AuditRepository",
+    "ChargingProfileRepository",
     "CommandRepository",
     "ConfigurationRepository",
     "DesiredConfigRepository",

@@ -1,0 +1,189 @@
+"""The CSMS's record of the charging profiles each station holds, and the checks a profile
+passes before it is sent (docs/charging-profiles.md).
+
+The record changes only when a station accepted a SetChargingProfile / ClearChargingProfile
+(1.6 §5.16 / §5.5, 2.0.1 K01 / K10) or reported what it holds (K09 ReportChargingProfiles), so
+it never claims more than the station said. A complete unfiltered report replaces the record
+(reconciliation). The composite schedule preview applies the same rules as a station
+(:mod:`opencsms.smartcharging.composite`) to the recorded profiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from opencsms.clock import Clock
+from opencsms.smartcharging import (
+    Capabilities,
+    ChargingProfile,
+    CompositeSchedule,
+    Criteria,
+    EvseState,
+    ProfilePurpose,
+    RateUnit,
+    StationState,
+    check_profile,
+    composite_schedule,
+)
+from opencsms.smartcharging.rules import overlapping, same_slot
+
+if TYPE_CHECKING:
+    from opencsms.storage.store import Storage
+
+__all__ = [
+    "ChargingProfileService",
+    "ProfileRefusedError",
+    "StoredProfile",
+    "capabilities_for",
+]
+
+_MAX_STACK_LEVEL = 1000
+_MAX_PERIODS = 1024
+
+
+def capabilities_for(strict_start: bool) -> Capabilities:
+    """What the CSMS checks before sending, not knowing a station's real limits: shape rules
+    only (stack level and period counts generous; the station refuses beyond its own
+    ChargeProfileMaxStackLevel / PeriodsPerSchedule). ``strict_start`` is 2.x K01.FR.40/41."""
+    return Capabilities(
+        max_stack_level=_MAX_STACK_LEVEL,
+        max_periods=_MAX_PERIODS,
+        strict_start=strict_start,
+        phase_switching=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProfile:
+    """A profile a station holds: the domain view, the OCPP payload as sent or reported (for
+    resending), who set it (2.x chargingLimitSource, ``CSO`` for the CSMS) and the report that
+    last confirmed it (``report_id``, None when set through SetChargingProfile)."""
+
+    station_id: str
+    profile: ChargingProfile
+    payload: dict[str, Any]
+    ocpp_version: str
+    updated_at: datetime
+    source: str = "CSO"
+    report_id: int | None = None
+
+
+class ProfileRefusedError(ValueError):
+    """A profile the CSMS does not send: the message says why (the API answers 400)."""
+
+
+class ChargingProfileService:
+    """Checks profiles, keeps the per-station record, computes the composite preview."""
+
+    def __init__(self, store: Storage, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._full_reports: set[tuple[str, int]] = set()
+
+    async def held(self, station_id: str) -> list[StoredProfile]:
+        """The profiles the station holds as recorded, by profile id."""
+        return await self._store.charging_profiles.list(station_id)
+
+    async def check(self, station_id: str, profile: ChargingProfile, strict_start: bool) -> None:
+        """Raise :class:`ProfileRefusedError` unless ``profile`` may be sent.
+
+        Refused: a bad shape (:func:`check_profile`), ChargingStationExternalConstraints (set by
+        an external system, read-only for the CSMS, K01.FR.22), a TxProfile not on an EVSE
+        (1.6 §3.13.1, K01.FR.16) or, in 2.x, without transactionId (K01.FR.03), and a profile
+        in the slot (purpose, stack level, EVSE) of another recorded profile whose validity
+        overlaps (K01.FR.06; 1.6 §3.13.2 would silently replace it, which the CSMS refuses to
+        do behind the operator's back).
+        """
+        problem = check_profile(profile, capabilities_for(strict_start))
+        if problem is not None:
+            raise ProfileRefusedError(f"{problem.reason}: {problem.detail}")
+        if profile.purpose is ProfilePurpose.EXTERNAL_CONSTRAINTS:
+            raise ProfileRefusedError(
+                "ChargingStationExternalConstraints profiles are read-only for the CSMS"
+            )
+        if profile.purpose is ProfilePurpose.TX:
+            if profile.evse == 0:
+                raise ProfileRefusedError("a TxProfile applies to an EVSE, not to evse_id 0")
+            if strict_start and profile.transaction_id is None:
+                raise ProfileRefusedError("a TxProfile needs the transactionId it applies to")
+        for other in await self.held(station_id):
+            held = other.profile
+            if held.id != profile.id and same_slot(held, profile) and overlapping(held, profile):
+                raise ProfileRefusedError(
+                    f"conflicts with profile {held.id} (same purpose, stackLevel "
+                    f"{held.stack_level} and evse {held.evse}, overlapping validity)"
+                )
+
+    async def accepted(
+        self, station_id: str, version: str, profile: ChargingProfile, payload: dict[str, Any]
+    ) -> StoredProfile:
+        """Record a profile the station accepted; it replaces the one with its id (K01.FR.05,
+        1.6 §3.13.2) and, in 1.6, any other in its slot whatever its validity (§3.13.2)."""
+        if version == "1.6":
+            replaced = [
+                s.profile.id
+                for s in await self.held(station_id)
+                if s.profile.id != profile.id and same_slot(s.profile, profile)
+            ]
+            await self._store.charging_profiles.delete(station_id, replaced)
+        stored = StoredProfile(station_id, profile, payload, version, self._clock.now())
+        await self._store.charging_profiles.save(stored)
+        return stored
+
+    async def cleared(self, station_id: str, criteria: Criteria) -> list[int]:
+        """Remove what an accepted ClearChargingProfile with ``criteria`` removed on the station
+        (1.6 §5.5 errata 3.25/3.26, K10.FR.02/03: every given criterion must match); the ids."""
+        gone = [s.profile.id for s in await self.held(station_id) if criteria.matches(s.profile)]
+        await self._store.charging_profiles.delete(station_id, gone)
+        return gone
+
+    def expect_full_report(self, station_id: str, request_id: int) -> None:
+        """The next report of ``request_id`` answers an unfiltered GetChargingProfiles: once
+        complete it replaces the record (K09)."""
+        self._full_reports.add((station_id, request_id))
+
+    async def no_profiles(self, station_id: str, request_id: int) -> None:
+        """An unfiltered GetChargingProfiles answered NoProfiles: the station holds none."""
+        if (station_id, request_id) in self._full_reports:
+            self._full_reports.discard((station_id, request_id))
+            await self._store.charging_profiles.replace(station_id, request_id, ())
+
+    async def reported(
+        self, station_id: str, request_id: int, items: Iterable[StoredProfile], last: bool
+    ) -> None:
+        """Store one ReportChargingProfiles (K09) durably; when it is the last part (``tbc``
+        false) of an unfiltered request, drop every recorded profile it did not report."""
+        items = list(items)
+        if last and (station_id, request_id) in self._full_reports:
+            self._full_reports.discard((station_id, request_id))
+            await self._store.charging_profiles.replace(station_id, request_id, items)
+        else:
+            await self._store.charging_profiles.save(*items)
+
+    async def composite(
+        self,
+        station_id: str,
+        evse: int,
+        duration: int,
+        unit: RateUnit,
+        start: datetime | None = None,
+    ) -> CompositeSchedule:
+        """The composite schedule of ``evse`` (0: station) over ``duration`` seconds from
+        ``start`` (default now, whole seconds) from the recorded profiles, by the station's
+        rules (1.6 §3.13.4, 2.0.1 K08). The transactions the CSMS knows to be running are
+        used (a TxProfile applies to its transaction, a Relative profile counts from its
+        start); EVSE ratings are not known: periods no profile limits have no limit."""
+        begin = (start or self._clock.now()).replace(microsecond=0)
+        profiles = [s.profile for s in await self.held(station_id)]
+        running = {
+            number: EvseState(transaction_id=tx.transaction_id, transaction_start=tx.started_at)
+            for tx in await self._store.transactions.open_for_station(station_id)
+            if (number := tx.evse_id or tx.connector_id)
+        }
+        evses = {p.evse for p in profiles if p.evse > 0} | ({evse} if evse > 0 else set())
+        evses |= set(running)
+        state = StationState({e: running.get(e, EvseState()) for e in sorted(evses) or [1]})
+        return composite_schedule(profiles, state, evse, begin, duration, unit)
