@@ -14,7 +14,7 @@ from ..statements import Statement, WriteOp
 from ..tables import station_events
 from .base import Repository, dialect_insert, storage_errors
 
-__all__ = ["EventRepository"]
+__all__ = ["EventRepository", "event_from_mapping"]
 
 _COLUMNS = (
     "station_id",
@@ -45,7 +45,11 @@ _INSERT = Statement(
 
 
 def _from_row(row: Row[Any]) -> StationEvent:
-    m = row._mapping
+    return event_from_mapping(row._mapping)
+
+
+def event_from_mapping(m: Any) -> StationEvent:
+    """A ``station_events`` row (or a join that selects its columns by name) as a record."""
     return StationEvent(
         station_id=m["station_id"],
         event_id=m["event_id"],

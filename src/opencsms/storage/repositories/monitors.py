@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, select, true, update
 
-from opencsms.domain.model import StationEvent
 from opencsms.domain.monitoring_model import (
     ComponentRef,
     LinkedEvent,
@@ -25,6 +24,7 @@ from opencsms.domain.report_requests import ReportPart
 from ..statements import Statement, WriteOp
 from ..tables import monitoring_settings, station_events, variable_monitors
 from .base import Repository, dialect_insert, storage_errors
+from .events import event_from_mapping
 from .report_requests import ReportRepository
 
 __all__ = ["MonitorRepository"]
@@ -132,25 +132,6 @@ def monitor_from_mapping(m: Any, prefix: str = "") -> Monitor:
         stale=m[f"{prefix}stale"],
         created_at=m[f"{prefix}created_at"],
         updated_at=m[f"{prefix}updated_at"],
-    )
-
-
-def _event_from_mapping(m: Any) -> StationEvent:
-    return StationEvent(
-        station_id=m["station_id"],
-        event_id=m["event_id"],
-        timestamp=m["timestamp"],
-        trigger=m["trigger"],
-        event_type=m["event_type"],
-        component_json=m["component"],
-        variable_json=m["variable"],
-        actual_value=m["actual_value"],
-        tech_code=m["tech_code"],
-        tech_info=m["tech_info"],
-        cleared=m["cleared"],
-        transaction_id=m["transaction_id"],
-        variable_monitoring_id=m["variable_monitoring_id"],
-        received_at=m["received_at"],
     )
 
 
@@ -278,5 +259,5 @@ class MonitorRepository(Repository):
         for row in rows:
             mapping = row._mapping
             monitor = None if mapping["m_id"] is None else monitor_from_mapping(mapping, "m_")
-            out.append(LinkedEvent(_event_from_mapping(mapping), monitor))
+            out.append(LinkedEvent(event_from_mapping(mapping), monitor))
         return out
