@@ -36,6 +36,12 @@ from opencsms.domain.desired_config_worker import DesiredConfigWorker
 from opencsms.domain.device_model_service import DeviceModelService
 from opencsms.domain.display_messages import DisplayMessageService
 from opencsms.domain.files import FileService
+from opencsms.domain.fleet_events import (
+    BootReported,
+    FleetEvents,
+    StationConnected,
+    StationDisconnected,
+)
 from opencsms.domain.jobs import JobService
 from opencsms.domain.local_list_worker import LocalListWorker
 from opencsms.domain.local_lists import LocalListPort, LocalListService
@@ -86,6 +92,8 @@ class Csms:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.registry: ConnectionRegistry[StationConnection] = ConnectionRegistry()
+        self.events = FleetEvents()
+        """What happens in the fleet, published after it is stored (domain/fleet_events.py)."""
         self.router = Router(
             {
                 OcppVersion.V16: v16.ROUTES,
@@ -206,7 +214,7 @@ class Csms:
         self.security_events = SecurityEventService(self.storage)
         self.charging_profiles = ChargingProfileService(self.storage, self.clock)
         self.transactions = TransactionService(
-            self.storage, self.clock, authorization, self.reservations
+            self.storage, self.clock, authorization, self.reservations, events=self.events
         )
         self.services = Services(
             provisioning=ProvisioningService(
@@ -215,7 +223,7 @@ class Csms:
                 boot_retry_interval=settings.boot_retry_interval,
                 access=self.stations.access,
             ),
-            reports=ReportService(self.storage),
+            reports=ReportService(self.storage, self.events),
             authorization=authorization,
             transactions=self.transactions,
             reservations=self.reservations,
@@ -360,6 +368,9 @@ class Csms:
         await self.storage.stations.record_connected(
             connection.station_id, version.value, connection.state.connected_at
         )
+        self.events.publish(
+            StationConnected(connection.station_id, version.value, connection.state.connected_at)
+        )
         if connection.state.registration == RegistrationStatus.ACCEPTED:
             # A managed station that missed token changes while away is re-synced.
             self.local_list_worker.station_connected(connection.station_id)
@@ -373,9 +384,11 @@ class Csms:
                     await self.storage.stations.touch_last_seen(
                         {connection.station_id: connection.state.last_message_at}
                     )
+                    disconnected_at = self.clock.now()
                     await self.storage.stations.record_disconnected(
-                        connection.station_id, self.clock.now()
+                        connection.station_id, disconnected_at
                     )
+                    self.events.publish(StationDisconnected(connection.station_id, disconnected_at))
             finally:
                 connection.finished.set()
 
@@ -396,6 +409,10 @@ class Csms:
                 connection.station_id, connection.version, connection.state, self.services
             )
         result = await self.router.dispatch(ctx, call.action, call.payload)
+        if call.action == "BootNotification":
+            self.events.publish(
+                BootReported(connection.station_id, str(result.get("status")), self.clock.now())
+            )
         if call.action == "BootNotification" and result.get("status") == "Accepted":
             # The list may be gone after a reboot: the worker checks it (after this answer).
             self.local_list_worker.station_booted(connection.station_id)

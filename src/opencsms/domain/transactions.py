@@ -48,6 +48,7 @@ from opencsms.domain.authorization import (
     AuthPurpose,
     AuthRequest,
 )
+from opencsms.domain.fleet_events import FleetEvents, MeterValuesStored, TransactionChanged
 from opencsms.domain.metering import session_energy
 from opencsms.domain.model import MeterValueRecord, TransactionEventRecord
 from opencsms.domain.reservation_model import Reservation
@@ -105,8 +106,10 @@ class TransactionService:
         clock: Clock,
         authorization: AuthorizationService,
         reservations: ReservationService | None = None,
+        events: FleetEvents | None = None,
     ) -> None:
         self._storage = storage
+        self._events = events or FleetEvents()
         self._clock = clock
         self._auth = authorization
         self._reservations = reservations
@@ -148,6 +151,19 @@ class TransactionService:
             )
             sessions = self._open[station_id] = {tx.transaction_id: tx for tx in stored}
         return sessions
+
+    def _stored(
+        self,
+        *changed: Transaction,
+        started: Transaction | None = None,
+        meter_values: Sequence[MeterValueRecord] = (),
+    ) -> None:
+        """Remember what was just stored and tell the fleet (fleet events come after the commit)."""
+        for tx in changed:
+            self._remember(tx)
+            self._events.publish(TransactionChanged(tx, started=tx is started))
+        if meter_values:
+            self._events.publish(MeterValuesStored(meter_values[0].station_id, meter_values))
 
     def _remember(self, tx: Transaction) -> None:
         if tx.open and self._active_stations is not None:
@@ -274,9 +290,7 @@ class TransactionService:
             tx, fresh = await self._storage.transactions.create(build, *superseded)
         if not fresh:
             return StartOutcome(tx, _stored_decision(tx), fresh=False)
-        for old in superseded:
-            self._remember(old)
-        self._remember(tx)
+        self._stored(*superseded, tx, started=tx)
         if claim is not None and self._reservations is not None:
             await self._reservations.mark_used(claim, tx.id)
         return StartOutcome(tx, decision, fresh=True)
@@ -324,6 +338,7 @@ class TransactionService:
                 )
 
             await self._storage.transactions.create(orphan, meter_values=meter_values)
+            self._stored(meter_values=meter_values)
             return decision
         # StopTransaction names no connector: its transactionData belong to the session's.
         meter_values = [
@@ -333,6 +348,7 @@ class TransactionService:
         if tx.status is TransactionStatus.COMPLETED and tx.stop_source is StopSource.STATION:
             # A resend (or a second stop) of a stopped session: the first stop stands.
             await self._storage.meter.add(meter_values)
+            self._stored(meter_values=meter_values)
             return decision
         start = tx.meter_start_wh
         closed = replace(
@@ -349,7 +365,7 @@ class TransactionService:
             updated_at=now,
         )
         await self._storage.transactions.save(closed, meter_values=meter_values)
-        self._remember(closed)
+        self._stored(closed, meter_values=meter_values)
         return decision
 
     async def _find_16(self, station_id: str, transaction_id: int) -> Transaction | None:
@@ -384,7 +400,7 @@ class TransactionService:
         for tx in lost:
             closed = await self._close_inferred(tx, reason="Reboot", at=boot.at)
             await self._storage.transactions.save(closed)
-            self._remember(closed)
+            self._stored(closed)
 
     # ----------------------------------------------------------------------- 2.0.1
 
@@ -470,6 +486,7 @@ class TransactionService:
     ) -> tuple[bool, Transaction]:
         now = self._clock.now()
         superseded: list[Transaction] = []
+        created = current is None
         if current is None:
             current = Transaction(
                 id=await self._storage.transactions.allocate(),
@@ -503,9 +520,17 @@ class TransactionService:
         fresh = await self._storage.transactions.save(
             updated, *superseded, meter_values=meter_values, event=record
         )
-        for old in superseded:
-            self._remember(old)
-        self._remember(updated)
+        if fresh:
+            self._stored(
+                *superseded,
+                updated,
+                started=updated if created else None,
+                meter_values=meter_values,
+            )
+        else:
+            for old in superseded:
+                self._remember(old)
+            self._remember(updated)
         return fresh, updated
 
     async def reconcile(
@@ -530,7 +555,7 @@ class TransactionService:
                 current, reason=self._lost_reason(current), at=self._clock.now()
             )
             await self._storage.transactions.save(done)
-            self._remember(done)
+            self._stored(done)
             closed.append(done)
         return closed
 

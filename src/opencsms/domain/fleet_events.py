@@ -1,0 +1,186 @@
+"""What happens in the fleet, as domain events other services react to.
+
+Services publish an event only after what it describes is durably stored, so a subscriber never
+acts on something that could still be lost. Publishing is synchronous and cheap (a loop over the
+subscribers, nothing at all without one): the station hot path pays for it only when someone
+listens. Each subscriber reads from its own bounded queue in its own task; a subscriber that falls
+behind loses its oldest events (counted in :attr:`Subscription.dropped`) instead of slowing the
+stations down or growing memory without bound. Subscribers that must not miss anything (billing,
+alerts) re-read the store for the state an event points to.
+
+Events are this node's: a cluster fans them out between nodes (ARCHITECTURE ``cluster/``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from opencsms.domain.model import ConnectorStatus, MeterValueRecord
+from opencsms.domain.transaction_model import Transaction
+
+__all__ = [
+    "BootReported",
+    "FleetEvent",
+    "FleetEvents",
+    "MeterValuesStored",
+    "StationConnected",
+    "StationDisconnected",
+    "StatusChanged",
+    "Subscription",
+    "TransactionChanged",
+]
+
+DEFAULT_QUEUE_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class StationConnected:
+    """A station's WebSocket connection was accepted (and recorded)."""
+
+    station_id: str
+    ocpp_version: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StationDisconnected:
+    """A station's connection closed (and its last-seen time was recorded)."""
+
+    station_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BootReported:
+    """A BootNotification was answered with ``status`` (Accepted / Pending / Rejected)."""
+
+    station_id: str
+    status: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """A connector (or the station, EVSE 0) reported its status (1.6 §4.9, 2.0.1 G01)."""
+
+    status: ConnectorStatus
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionChanged:
+    """A session was created, updated or closed; ``transaction`` is the stored record.
+
+    ``started`` is true for the event that created the record, ``transaction.open`` false once it
+    is closed (by the station or inferred by the CSMS).
+    """
+
+    transaction: Transaction
+    started: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MeterValuesStored:
+    """Meter values were stored (MeterValues, or those inside a TransactionEvent/StopTransaction).
+
+    All records of one event belong to one station; ``samples_json`` is the verbatim
+    ``sampledValue`` list (parse with :mod:`opencsms.domain.metering`).
+    """
+
+    station_id: str
+    records: Sequence[MeterValueRecord]
+
+
+FleetEvent = (
+    StationConnected
+    | StationDisconnected
+    | BootReported
+    | StatusChanged
+    | TransactionChanged
+    | MeterValuesStored
+)
+
+
+class Subscription:
+    """One subscriber's bounded queue of events (iterate it with ``async for``)."""
+
+    def __init__(self, hub: FleetEvents, accepts: Callable[[FleetEvent], bool], size: int) -> None:
+        self._hub = hub
+        self._accepts = accepts
+        self._queue: asyncio.Queue[FleetEvent] = asyncio.Queue(size)
+        self.dropped = 0
+        """Events lost because the subscriber fell behind (oldest first)."""
+
+    def offer(self, event: FleetEvent) -> None:
+        if not self._accepts(event):
+            return
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(event)
+
+    async def get(self) -> FleetEvent:
+        return await self._queue.get()
+
+    def pending(self) -> list[FleetEvent]:
+        """Take every queued event without waiting (for batching subscribers)."""
+        events: list[FleetEvent] = []
+        while not self._queue.empty():
+            events.append(self._queue.get_nowait())
+        return events
+
+    def close(self) -> None:
+        self._hub.unsubscribe(self)
+
+    def __aiter__(self) -> AsyncIterator[FleetEvent]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[FleetEvent]:
+        while True:
+            yield await self._queue.get()
+
+
+class FleetEvents:
+    """The node's event hub: services publish, subscribers read from their own queues."""
+
+    def __init__(self) -> None:
+        self._subscriptions: list[Subscription] = []
+
+    def subscribe(
+        self,
+        accepts: Callable[[FleetEvent], bool] = lambda _event: True,
+        *,
+        size: int = DEFAULT_QUEUE_SIZE,
+    ) -> Subscription:
+        """A new subscription receiving the events ``accepts`` keeps, from now on."""
+        subscription = Subscription(self, accepts, size)
+        self._subscriptions.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscriptions.remove(subscription)
+
+    @contextlib.contextmanager
+    def subscription(
+        self, accepts: Callable[[FleetEvent], bool] = lambda _event: True, *, size: int = 1000
+    ) -> Iterator[Subscription]:
+        """``with hub.subscription(...) as events:`` unsubscribes on exit (SSE clients)."""
+        subscription = self.subscribe(accepts, size=size)
+        try:
+            yield subscription
+        finally:
+            subscription.close()
+
+    def publish(self, event: FleetEvent) -> None:
+        """Hand ``event`` to every subscriber; call only after it is durably stored."""
+        for subscription in self._subscriptions:
+            subscription.offer(event)
+
+    @property
+    def listening(self) -> bool:
+        """Whether anyone subscribes (lets publishers skip building costly events)."""
+        return bool(self._subscriptions)
