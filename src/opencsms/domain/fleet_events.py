@@ -19,11 +19,14 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from opencsms.domain.ev_charging_model import EvChargingNeeds, ExternalLimit
 from opencsms.domain.model import ConnectorStatus, MeterValueRecord
 from opencsms.domain.transaction_model import Transaction
 
 __all__ = [
     "BootReported",
+    "ChargingLimitReported",
+    "EvChargingNeedsReported",
     "FleetEvent",
     "FleetEvents",
     "MeterValuesStored",
@@ -94,6 +97,20 @@ class MeterValuesStored:
     records: Sequence[MeterValueRecord]
 
 
+@dataclass(frozen=True, slots=True)
+class EvChargingNeedsReported:
+    """An EV's charging needs were stored (2.0.1 K15 NotifyEVChargingNeeds, answered Accepted)."""
+
+    needs: EvChargingNeeds
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingLimitReported:
+    """An external limit was set or cleared on a station (2.0.1 K12 / K13)."""
+
+    limit: ExternalLimit
+
+
 FleetEvent = (
     StationConnected
     | StationDisconnected
@@ -101,6 +118,8 @@ FleetEvent = (
     | StatusChanged
     | TransactionChanged
     | MeterValuesStored
+    | EvChargingNeedsReported
+    | ChargingLimitReported
 )
 
 
