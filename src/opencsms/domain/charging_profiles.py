@@ -10,12 +10,16 @@ it never claims more than the station said. A complete unfiltered report replace
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from opencsms.clock import Clock
+from opencsms.domain.fleet_events import FleetEvent, Subscription, TransactionChanged
+from opencsms.domain.transaction_model import Transaction
+from opencsms.errors import OpenCsmsError
 from opencsms.smartcharging import (
     Capabilities,
     ChargingProfile,
@@ -39,6 +43,8 @@ __all__ = [
     "StoredProfile",
     "capabilities_for",
 ]
+
+log = logging.getLogger(__name__)
 
 _MAX_STACK_LEVEL = 1000
 _MAX_PERIODS = 1024
@@ -187,3 +193,60 @@ class ChargingProfileService:
         evses |= set(running)
         state = StationState({e: running.get(e, EvseState()) for e in sorted(evses) or [1]})
         return composite_schedule(profiles, state, evse, begin, duration, unit)
+
+    # ------------------------------------------------ TxProfiles end with their transaction
+
+    @staticmethod
+    def ended_transactions(event: FleetEvent) -> bool:
+        """The events :meth:`forget_tx_profiles` needs: a transaction was closed."""
+        return isinstance(event, TransactionChanged) and not event.transaction.open
+
+    async def transaction_ended(self, tx: Transaction) -> list[int]:
+        """Drop the TxProfiles of the closed transaction ``tx`` from the record; the ids.
+
+        A TxProfile applies to its transaction only: 1.6 §3.13.1 ("After the transaction is
+        stopped, the profile SHOULD be deleted") and 2.0.1 K01 (TxProfile: "for the duration of
+        the current transaction only"), so the station no longer holds it and neither may the
+        record. Matched by transactionId (always set in 2.x, K01.FR.03, and in a 1.6
+        SetChargingProfile); a 1.6 TxProfile set without one (e.g. in RemoteStartTransaction)
+        belongs to whatever transaction ran on its connector.
+        """
+        evse = tx.evse_id or tx.connector_id
+        gone = [
+            s.profile.id
+            for s in await self.held(tx.station_id)
+            if s.profile.purpose is ProfilePurpose.TX
+            and (
+                s.profile.transaction_id == tx.transaction_id
+                or (s.profile.transaction_id is None and evse and s.profile.evse == evse)
+            )
+        ]
+        await self._store.charging_profiles.delete(tx.station_id, gone)
+        return gone
+
+    async def forget_tx_profiles(self, subscription: Subscription) -> None:
+        """The worker (owned by the node's TaskGroup) applying :meth:`transaction_ended` to every
+        closed transaction of ``subscription`` (subscribed with :meth:`ended_transactions`)."""
+        try:
+            async for event in subscription:
+                if not isinstance(event, TransactionChanged):
+                    continue
+                try:
+                    gone = await self.transaction_ended(event.transaction)
+                except OpenCsmsError as exc:  # the store is down: the next report reconciles
+                    log.warning(
+                        "station %s: TxProfiles of transaction %s not forgotten: %s",
+                        event.transaction.station_id,
+                        event.transaction.transaction_id,
+                        exc,
+                    )
+                    continue
+                if gone:
+                    log.info(
+                        "station %s: transaction %s ended, TxProfiles %s forgotten",
+                        event.transaction.station_id,
+                        event.transaction.transaction_id,
+                        gone,
+                    )
+        finally:
+            subscription.close()

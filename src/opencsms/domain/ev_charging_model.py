@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["EvChargingNeeds", "ExternalLimit"]
+__all__ = ["EvChargingNeeds", "EvChargingSchedule", "ExternalLimit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,9 @@ class EvChargingNeeds:
     dc_max_power_w: float | None = None
     state_of_charge: int | None = None
     max_schedule_tuples: int | None = None
+    transaction_id: str | None = None
+    """The transaction running on the EVSE when the needs arrived (the TxProfile that answers
+    them must carry it, K01.FR.03); ``None`` when none ran (the needs were Rejected)."""
 
     @property
     def phases(self) -> int:
@@ -60,3 +63,22 @@ class ExternalLimit:
     cleared: bool = False
     limit_a: float | None = None
     limit_w: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvChargingSchedule:
+    """One NotifyEVChargingSchedule (K15.FR.10, K17): the schedule the EV chose, relative to
+    ``time_base``, as the station forwarded it (``schedule`` is the verbatim OCPP
+    ChargingScheduleType). ``within_limits`` is the CSMS's own check against the TxProfile it
+    holds for the running transaction (K15.FR.11/12): ``False`` was answered Rejected and calls
+    for a new negotiation (K15.FR.13, use case K16); ``reason`` / ``detail`` say why."""
+
+    station_id: str
+    evse_id: int
+    time_base: datetime
+    schedule: dict[str, object]
+    received_at: datetime
+    within_limits: bool = True
+    transaction_id: str | None = None
+    reason: str | None = None
+    detail: str | None = None

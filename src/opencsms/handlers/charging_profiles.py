@@ -29,6 +29,7 @@ __all__ = [
     "profile_from_16",
     "profile_from_payload",
     "purpose_name",
+    "schedule_from_2",
 ]
 
 P = ProfilePurpose
@@ -100,6 +101,12 @@ def profile_from_2(evse_id: int, raw: Mapping[str, Any]) -> ChargingProfile:
     """A 2.0.1 / 2.1 ChargingProfileType set on ``evse_id`` as a domain profile."""
     purpose = PURPOSES_2[raw["chargingProfilePurpose"]]
     return _profile(raw, evse_id, purpose, raw["chargingSchedule"], raw.get("transactionId"))
+
+
+def schedule_from_2(raw: Mapping[str, Any]) -> ChargingSchedule:
+    """A 2.0.1 / 2.1 ChargingScheduleType (in a NotifyChargingLimit or NotifyEVChargingSchedule)
+    as a domain schedule; a 2.1 period without ``limit`` limits nothing."""
+    return _schedule(raw)
 
 
 def profile_from_payload(

@@ -4,7 +4,13 @@
 keeps the station alive; see ``docs/simulator.md``.
 """
 
-from opencsms.simulator.config import DEFAULT_MEASURANDS, BackOffConfig, EvseConfig, StationConfig
+from opencsms.simulator.config import (
+    DEFAULT_MEASURANDS,
+    BackOffConfig,
+    EvseConfig,
+    Iso15118Config,
+    StationConfig,
+)
 from opencsms.simulator.ev import EvModel, EvseMeter, MeterSample
 from opencsms.simulator.station import QueuedMessage, ReceivedCall, SimulatedStation
 
@@ -14,6 +20,7 @@ __all__ = [
     "EvModel",
     "EvseConfig",
     "EvseMeter",
+    "Iso15118Config",
     "MeterSample",
     "QueuedMessage",
     "ReceivedCall",

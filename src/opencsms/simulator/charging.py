@@ -475,8 +475,10 @@ def set_charging_profile_2(station: SimulatedStation, payload: Payload) -> Reply
         return Reply(_status(Rejection("UnsupportedPurpose", f"{purpose} is not supported")))
     if raw["chargingProfileKind"] not in {k.value for k in ProfileKind}:  # 2.1 K01.FR.121
         return Reply(_status(Rejection("UnsupportedKind", "dynamic profiles are not supported")))
-    refused = station.charging.install_2(profile_from_2(evse, raw), raw)
-    return Reply(_status(refused))
+    profile = profile_from_2(evse, raw)
+    refused = station.charging.install_2(profile, raw)
+    after = None if refused is not None else station.iso15118.profile_accepted(profile)
+    return Reply(_status(refused), after=after)
 
 
 def clear_charging_profile_2(station: SimulatedStation, payload: Payload) -> Reply:

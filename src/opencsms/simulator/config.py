@@ -14,6 +14,7 @@ __all__ = [
     "DEFAULT_MEASURANDS",
     "BackOffConfig",
     "EvseConfig",
+    "Iso15118Config",
     "StationConfig",
 ]
 
@@ -62,6 +63,21 @@ class BackOffConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Iso15118Config:
+    """The EVs of a 2.0.1 / 2.1 station speak ISO 15118 (simulator/iso15118.py): they send
+    their charging needs after a transaction starts and choose a schedule within a TxProfile."""
+
+    dc: bool = False
+    """DC parameters (``dc_voltage_v``) instead of AC ones from the EVSE's phases."""
+    dc_voltage_v: float = 400.0
+    departure_s: int = 4 * 3600
+    """Departure time announced, from the start of the transaction."""
+    max_schedule_tuples: int = 24
+    schedule_span_s: int = 24 * 3600
+    """How long an EV schedule runs when the TxProfile's schedule has no duration."""
+
+
+@dataclass(frozen=True, slots=True)
 class StationConfig:
     """Everything needed to run one :class:`~opencsms.simulator.station.SimulatedStation`.
 
@@ -88,6 +104,8 @@ class StationConfig:
     measurands: tuple[str, ...] = DEFAULT_MEASURANDS
     meter_sample_interval: int = 60
     backoff: BackOffConfig = field(default_factory=BackOffConfig)
+    iso15118: Iso15118Config | None = None
+    """ISO 15118 EVs (2.0.1 / 2.1 only); ``None``: basic IEC 61851 charging."""
 
     def __post_init__(self) -> None:
         if not self.evses:

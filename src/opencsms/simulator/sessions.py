@@ -323,6 +323,7 @@ class Sessions:
         self._run(self._meter_loop(tx))
         if not message.queued_offline:
             await message.delivered
+            station.iso15118.transaction_started(evse)  # K15.FR.01: once the CSMS knows it
         if station.status_changed(evse):  # 1.6: Charging, reported after the start
             await station.send_statuses([evse])
         return tx

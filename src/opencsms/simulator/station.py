@@ -36,6 +36,7 @@ from opencsms.simulator.config_keys import DeviceModel, KeyStore
 from opencsms.simulator.connection import AfterAnswer, Counters, Link, Reply, RetryBackOff
 from opencsms.simulator.ev import EvModel, EvseMeter
 from opencsms.simulator.faults import FaultSettings, SkewedClock
+from opencsms.simulator.iso15118 import Iso15118
 from opencsms.simulator.maintenance import Maintenance
 from opencsms.simulator.outbox import Outbox, QueuedMessage
 from opencsms.simulator.sessions import Sessions, Transaction
@@ -87,6 +88,7 @@ class SimulatedStation:
         """Reported in BootNotification; a firmware update installs a new one."""
         self.sessions = Sessions(self)
         self.charging = ChargingProfiles(self)
+        self.iso15118 = Iso15118(self)
         self.maintenance = Maintenance(self)
         self.certificates = CertificateStore(self)
         self.registration: str | None = None
