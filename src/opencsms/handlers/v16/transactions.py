@@ -5,7 +5,10 @@ name their transaction themselves and are stored as they are.
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import orjson
 
 from opencsms.clock import utc_iso
 from opencsms.domain.authorization import (
@@ -14,6 +17,7 @@ from opencsms.domain.authorization import (
     AuthPurpose,
     AuthRequest,
 )
+from opencsms.domain.cdrs import CostNotice
 from opencsms.handlers.common import meter_value_records, parse_timestamp
 from opencsms.handlers.router import CallContext, Payload, reply
 from opencsms.ocpp.types import v16
@@ -100,3 +104,31 @@ async def stop_transaction(ctx: CallContext, payload: Payload) -> Payload:
     if decision is not None:
         response["idTagInfo"] = id_tag_info(decision)
     return reply(response)
+
+
+async def send_cost_data_transfer(
+    call: Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]],
+    vendor_id: str,
+    notice: CostNotice,
+) -> None:
+    """1.6 has no cost message: the running cost (messageId ``RunningCost``) and the final cost
+    (``FinalCost``) go in a DataTransfer (§4.3/§5.6) whose ``data`` is JSON text, as the OCA
+    "OCPP & California Pricing Requirements" note does with vendorId
+    ``org.openchargealliance.costmsg`` (docs/tariffs.md lists the fields sent)."""
+    data: dict[str, Any] = {
+        "transactionId": int(notice.transaction_id)
+        if notice.transaction_id.isdigit()
+        else notice.transaction_id,
+        "cost": float(notice.total),
+        "currency": notice.currency,
+        "timestamp": utc_iso(notice.at),
+    }
+    if not notice.final:
+        data["meterValue"] = int(notice.energy_wh)
+        data["state"] = "Charging"
+    request: v16.DataTransferRequest = {
+        "vendorId": vendor_id,
+        "messageId": "FinalCost" if notice.final else "RunningCost",
+        "data": orjson.dumps(data).decode(),
+    }
+    await call("DataTransfer", cast(dict[str, Any], request))

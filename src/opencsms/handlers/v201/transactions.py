@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import orjson
 
+from opencsms.domain.cdrs import CostNotice
 from opencsms.domain.model import TransactionEventRecord
 from opencsms.domain.transaction_model import TxEvent
 from opencsms.domain.transactions import TransactionStatusReport
@@ -70,6 +71,11 @@ async def transaction_event(ctx: CallContext, payload: Payload) -> Payload:
     response: v201.TransactionEventResponse = {}
     if decision is not None:
         response["idTokenInfo"] = id_token_info(decision)
+    if request["eventType"] == "Ended" and ctx.services.costs is not None:
+        # I03: the final cost, from the session's CDR (issued now), once the event is stored.
+        total = await ctx.services.costs.total_at_end(ctx.station_id, transaction_id)
+        if total is not None:
+            response["totalCost"] = float(total)
     return reply(response)
 
 
@@ -85,3 +91,15 @@ async def ask_transaction_status(
     return TransactionStatusReport(
         ongoing=result.get("ongoingIndicator"), messages_in_queue=result["messagesInQueue"]
     )
+
+
+async def send_cost_updated(
+    call: Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]], notice: CostNotice
+) -> None:
+    """I02: the running total cost (incl. tax, in the station's TariffCostCtrlr.Currency) of an
+    ongoing transaction, with CostUpdated."""
+    request: v201.CostUpdatedRequest = {
+        "totalCost": float(notice.total),
+        "transactionId": notice.transaction_id,
+    }
+    await call("CostUpdated", cast(dict[str, Any], request))
