@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from opencsms.clock import Clock
+from opencsms.domain.fleet_events import FleetEvents, JobChanged
 from opencsms.domain.job_model import (
     EventSource,
     HostedFile,
@@ -90,7 +91,9 @@ class JobService:
         firmware_timeout: float,
         log_timeout: float,
         token_factory: Callable[[], str] = new_token,
+        events: FleetEvents | None = None,
     ) -> None:
+        self._events = events or FleetEvents()
         self._storage = storage
         self._clock = clock
         self._timeouts = {JobKind.FIRMWARE: firmware_timeout, JobKind.LOG: log_timeout}
@@ -107,6 +110,8 @@ class JobService:
 
     async def _save(self, jobs: list[Job], events: list[JobEvent]) -> None:
         await self._storage.jobs.save(jobs, events)
+        for job in jobs:  # after storage: alerts and the live stream react to it
+            self._events.publish(JobChanged(job))
         async with self._changed:
             self._changes += 1
             self._changed.notify_all()

@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from opencsms.clock import Clock
+from opencsms.domain.fleet_events import FleetEvents, LocalListSyncChanged
 from opencsms.domain.local_list_model import (
     ListEntry,
     ListUpdate,
@@ -112,7 +113,15 @@ class ListStatus:
 class LocalListService:
     """Syncs stations' local lists and records what each holds (one instance per node)."""
 
-    def __init__(self, storage: Storage, clock: Clock, *, default_items: int) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        default_items: int,
+        events: FleetEvents | None = None,
+    ) -> None:
+        self._events = events
         self._storage = storage
         self._clock = clock
         self._default_items = default_items
@@ -190,6 +199,17 @@ class LocalListService:
         await self._storage.local_lists.put(state)
         if state.sent_version > 0 and self._managed is not None:
             self._managed.add(state.station_id)
+        if self._events is not None:  # after storage: the out-of-sync alert follows it
+            self._events.publish(
+                LocalListSyncChanged(
+                    state.station_id,
+                    state.sent_version > 0,
+                    state.in_sync,
+                    state.last_result,
+                    state.last_error,
+                    state.updated_at,
+                )
+            )
         return state
 
     async def _failed(self, state: LocalListState, exc: CallFailedError) -> None:

@@ -8,7 +8,12 @@ that resends a report from its offline queue stores nothing twice.
 
 from __future__ import annotations
 
-from opencsms.domain.fleet_events import FleetEvents, MeterValuesStored, StatusChanged
+from opencsms.domain.fleet_events import (
+    FleetEvents,
+    MeterValuesStored,
+    MonitorEventsStored,
+    StatusChanged,
+)
 from opencsms.domain.model import ConnectorStatus, MeterValueRecord, StationEvent
 from opencsms.storage.store import Storage
 
@@ -29,6 +34,7 @@ class ReportService:
         """2.0.1 NotifyEvent (N07): one record per EventData."""
         if events:
             await self._storage.events.add(events)
+            self._events.publish(MonitorEventsStored(events[0].station_id, events))
 
     async def meter_values(self, records: list[MeterValueRecord]) -> None:
         """1.6 MeterValues / 2.0.1 MeterValues and the meter values inside TransactionEvent."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from opencsms.domain.fleet_events import FleetEvents
     from opencsms.storage.store import Storage
 
 __all__ = [
@@ -75,8 +76,9 @@ class SecurityEvent:
 class SecurityEventService:
     """Stores the security events stations report and lists them (one instance per node)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, events: FleetEvents | None = None) -> None:
         self._storage = storage
+        self._events = events
 
     async def received(
         self,
@@ -99,6 +101,11 @@ class SecurityEventService:
             received_at=received_at,
         )
         await self._storage.security_events.add(event)
+        if self._events is not None:
+            # imported here: fleet_events imports this module for SecurityEvent
+            from opencsms.domain.fleet_events import SecurityEventStored
+
+            self._events.publish(SecurityEventStored(event))
         return event
 
     async def list(

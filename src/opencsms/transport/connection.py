@@ -32,12 +32,15 @@ from websockets.exceptions import ConnectionClosed
 
 from opencsms.clock import Clock
 from opencsms.errors import (
+    CallErrorResponse,
     CallFailedError,
+    CallTimeoutError,
     ConnectionClosedError,
     PayloadValidationError,
     ProtocolUsageError,
     RpcError,
 )
+from opencsms.metrics import Metrics
 from opencsms.ocpp.session import (
     CallCompleted,
     CallFailed,
@@ -80,6 +83,8 @@ class ConnectionState:
     registration: str
     permits: set[str] = field(default_factory=set)
     """Actions a Pending station may send because the CSMS asked for them (B02.FR.09)."""
+    last_pong_at: datetime | None = None
+    """When the station last answered a liveness ping (:meth:`StationConnection.probe`)."""
 
 
 class StationConnection:
@@ -96,7 +101,9 @@ class StationConnection:
         frames: FrameSink,
         clock: Clock,
         registration: str,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self.station_id = station_id
         self.version = version
         self.session = session
@@ -159,6 +166,25 @@ class StationConnection:
     def closed(self) -> bool:
         return self._closed.is_set()
 
+    def last_heard(self) -> datetime:
+        """The later of the last frame and the last pong received (alert liveness)."""
+        pong = self.state.last_pong_at
+        last = self.state.last_message_at
+        return pong if pong is not None and pong > last else last
+
+    async def probe(self, within: float) -> bool:
+        """Ping the station (a WebSocket ping, RFC 6455 §5.5.2) and wait up to ``within``
+        seconds for its pong; True, with the pong's time recorded, when it came. A station may
+        stay silent for minutes between heartbeats, so silence alone does not mean it is gone."""
+        try:
+            pong = await self._ws.ping()
+            async with asyncio.timeout(within):
+                await pong
+        except (ConnectionClosed, TimeoutError, RuntimeError):
+            return False
+        self.state.last_pong_at = self._clock.now()
+        return True
+
     # ----------------------------------------------------------- CSMS → station
 
     async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +204,15 @@ class StationConnection:
         self._waiters[pending.message_id] = future
         self._deadline_changed.set()
         await self._flush()
-        return await future
+        if self._metrics is None:
+            return await future
+        try:
+            result = await future
+        except CallFailedError as exc:
+            self._metrics.message(action, "out", _call_outcome(exc))
+            raise
+        self._metrics.message(action, "out", "ok")
+        return result
 
     # ------------------------------------------------------------------ internals
 
@@ -305,6 +339,17 @@ class StationConnection:
         self._frames.frame(
             self.station_id, "out", text, message_type, message_id, action, self._clock.now()
         )
+
+
+def _call_outcome(exc: CallFailedError) -> str:
+    """The ``result`` label of a CSMS call that failed (metrics)."""
+    if isinstance(exc, CallTimeoutError):
+        return "timeout"
+    if isinstance(exc, CallErrorResponse):
+        return "error"
+    if isinstance(exc, ConnectionClosedError):
+        return "closed"
+    return "invalid"
 
 
 # The audit log needs only a frame's head. The session has already parsed the frame; parsing a

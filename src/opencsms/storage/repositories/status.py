@@ -123,6 +123,15 @@ class StatusRepository(Repository):
                 rows = (await conn.execute(query)).all()
         return [_from_row(row) for row in rows]
 
+    async def all_current(self) -> list[ConnectorStatus]:
+        """Current status of every connector of the fleet (seeds the live fleet state)."""
+        c = connector_status.c
+        query = select(connector_status).order_by(c.station_id, c.evse_id, c.connector_id)
+        with storage_errors():
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        return [_from_row(row) for row in rows]
+
     async def history(self, station_id: str, limit: int = 100) -> list[ConnectorStatus]:
         """The station's most recent status reports, newest received first."""
         h = status_history.c

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -216,6 +217,15 @@ class TransactionRepository(Repository):
         with storage_errors():
             async with self._engine.connect() as conn:
                 return set((await conn.scalars(query)).all())
+
+    async def energy_ended_since(self, since: datetime) -> float:
+        """Energy (Wh) of the sessions that stopped at or after ``since`` (live fleet state)."""
+        c = transactions.c
+        query = select(func.coalesce(func.sum(c.energy_wh), 0.0)).where(c.stopped_at >= since)
+        with storage_errors():
+            async with self._engine.connect() as conn:
+                value = await conn.scalar(query)
+        return float(value or 0.0)
 
     async def count_open_for_token(self, token_key: str, *, exclude_id: int | None) -> int:
         """How many Active transactions the token has, not counting ``exclude_id``."""
