@@ -9,7 +9,6 @@ therefore use a salted SHA-256 and compare in constant time.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import secrets
@@ -48,7 +47,7 @@ def parse_basic_authorization(header: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and a non-ASCII token (fuzzing)
         return None
     username, sep, password = decoded.partition(":")
     if not sep:

@@ -116,6 +116,7 @@ def stations_router(csms: Csms) -> APIRouter:
         """Remove a station; its live connection, if any, is closed."""
         if not await csms.stations.delete(station_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"station {station_id!r} not found")
+        await csms.security.forget(station_id)  # a re-created station starts with no profile
         connection = csms.registry.get(station_id)
         if connection is not None:
             await connection.close(1000, "station removed by the operator")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from opencsms.clock import Clock
+from opencsms.domain.basic_auth import redact_frame
 from opencsms.domain.model import FrameRecord
 from opencsms.storage.store import Storage
 
@@ -32,6 +33,8 @@ class AuditTrail:
         action: str | None,
         at: datetime,
     ) -> None:
+        if message_type == 2:  # a CALL may carry a Basic-auth password (A01.FR.09)
+            text = redact_frame(action, text)
         self._storage.audit.append_frame(
             station_id,
             at,

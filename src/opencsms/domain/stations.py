@@ -150,6 +150,14 @@ class StationAdmin:
         fields["updated_at"] = self._clock.now()
         return self._remember(await self._storage.stations.update(station_id, **fields))
 
+    async def replace_password_hash(self, station_id: str, password_hash: str) -> Station:
+        """Make an already hashed password current (a settled rotation, domain/basic_auth.py)."""
+        return self._remember(
+            await self._storage.stations.update(
+                station_id, password_hash=password_hash, updated_at=self._clock.now()
+            )
+        )
+
     async def delete(self, station_id: str) -> bool:
         self._access.pop(station_id, None)
         return await self._storage.stations.delete(station_id)
