@@ -24,6 +24,7 @@ import opencsms
 from opencsms.cli_client import register as register_client_commands
 from opencsms.config import ConfigError, Settings, UnknownStationPolicy, load_settings_file
 from opencsms.runtime import tune_garbage_collector
+from opencsms.security.cli import ca_app
 
 if TYPE_CHECKING:
     from opencsms.simulator.scenario import ScenarioSpec
@@ -351,6 +352,7 @@ def migrate(
 
 
 register_client_commands(app)
+app.add_typer(ca_app, name="ca")
 
 
 def _run(coro: Coroutine[Any, Any, None]) -> None:
