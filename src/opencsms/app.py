@@ -14,8 +14,10 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,10 +25,15 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 
 from opencsms.api.server import ApiServer
+from opencsms.auth_backoff import AuthBackoff
 from opencsms.clock import Clock, SystemClock
 from opencsms.config import Settings, UnknownStationPolicy
+from opencsms.domain.alerts import AlertService, AlertSettings
 from opencsms.domain.audit import AuditTrail
 from opencsms.domain.authorization import AuthorizationService
+from opencsms.domain.basic_auth import PasswordRotation
+from opencsms.domain.cdrs import CostNotice, CostService
+from opencsms.domain.certificates import CertificatePort, CertificateService
 from opencsms.domain.charging_profiles import ChargingProfileService
 from opencsms.domain.commands import CommandRequest, CommandService, StationCall
 from opencsms.domain.configuration import ConfigurationService
@@ -35,6 +42,8 @@ from opencsms.domain.desired_config_service import DesiredConfigService, Station
 from opencsms.domain.desired_config_worker import DesiredConfigWorker
 from opencsms.domain.device_model_service import DeviceModelService
 from opencsms.domain.display_messages import DisplayMessageService
+from opencsms.domain.ev_charging import EvChargingService
+from opencsms.domain.event_feed import EventFeed
 from opencsms.domain.files import FileService
 from opencsms.domain.fleet_events import (
     BootReported,
@@ -42,7 +51,15 @@ from opencsms.domain.fleet_events import (
     StationConnected,
     StationDisconnected,
 )
+from opencsms.domain.fleet_state import FleetState
 from opencsms.domain.jobs import JobService
+from opencsms.domain.load_management import LoadManagementService
+from opencsms.domain.load_management_plan import Defaults
+from opencsms.domain.load_management_worker import (
+    LoadManagementWorker,
+    LoadSettings,
+    ProfilePort,
+)
 from opencsms.domain.local_list_worker import LocalListWorker
 from opencsms.domain.local_lists import LocalListPort, LocalListService
 from opencsms.domain.model import RegistrationStatus
@@ -51,22 +68,31 @@ from opencsms.domain.provisioning import ProvisioningService, permits_granted
 from opencsms.domain.reports import ReportService
 from opencsms.domain.reservations import ReservationService
 from opencsms.domain.security_events import SecurityEventService
+from opencsms.domain.security_profiles import SecurityProfiles
 from opencsms.domain.stations import StationAccess, StationAdmin, StationSpec
+from opencsms.domain.tariffs import TariffService
 from opencsms.domain.token_admin import TokenAdmin
 from opencsms.domain.transactions import TransactionService, TransactionStatusReport
+from opencsms.domain.webhooks import WebhookService, WebhookSettings
 from opencsms.errors import AlreadyExistsError, ConnectionClosedError, OpenCsmsError
 from opencsms.handlers import v16, v21, v201
 from opencsms.handlers.commands import StationCommands, station_commands
 from opencsms.handlers.configuration import configuration_port
+from opencsms.handlers.profile_payloads import profile_port
 from opencsms.handlers.router import CallContext, Router, Services
-from opencsms.handlers.v201.transactions import ask_transaction_status
+from opencsms.handlers.v16.transactions import send_cost_data_transfer
+from opencsms.handlers.v201.certificates import certificate_port
+from opencsms.handlers.v201.transactions import ask_transaction_status, send_cost_updated
+from opencsms.metrics import Metrics
 from opencsms.ocpp.session import IncomingCall, Role, RpcSession, Strictness
 from opencsms.ocpp.version import OcppVersion
+from opencsms.security.setup import build_certificate_service
 from opencsms.storage.blobs import BlobStore
 from opencsms.storage.store import Storage
 from opencsms.transport.connection import StationConnection
 from opencsms.transport.gateway import Admission, StationGateway
 from opencsms.transport.registry import ConnectionRegistry
+from opencsms.transport.tls import CertChain, server_context
 
 log = logging.getLogger("opencsms")
 
@@ -74,6 +100,7 @@ LAST_SEEN_FLUSH_SECONDS = 5.0
 AUDIT_PURGE_SECONDS = 3600.0
 RESERVATION_EXPIRY_SECONDS = 30.0
 JOB_DEADLINE_CHECK_SECONDS = 30.0
+CERTIFICATE_EXPIRY_CHECK_SECONDS = 3600.0
 DRAIN_TIMEOUT_SECONDS = 10.0
 CSMS_REQUESTER = "csms"
 """``requested_by`` of the commands the CSMS sends on its own (docs/commands.md)."""
@@ -83,6 +110,10 @@ CSMS_REQUESTER = "csms"
 class BoundPorts:
     ocpp: int
     http: int
+    tls: int | None = None
+    """Security profile 2 listener (wss + Basic auth), when configured."""
+    mtls: int | None = None
+    """Security profile 3 listener (wss + client certificates), when configured."""
 
 
 class Csms:
@@ -93,6 +124,8 @@ class Csms:
         self.clock: Clock = clock or SystemClock()
         self.registry: ConnectionRegistry[StationConnection] = ConnectionRegistry()
         self.events = FleetEvents()
+        self.metrics = Metrics()
+        """Hot-path counters for ``/metrics`` (docs/metrics.md)."""
         """What happens in the fleet, published after it is stored (domain/fleet_events.py)."""
         self.router = Router(
             {
@@ -124,10 +157,34 @@ class Csms:
         self.display_messages: DisplayMessageService
         self.customer_information: CustomerInformationService
         self.security_events: SecurityEventService
+        self.certificates: CertificateService
         self.charging_profiles: ChargingProfileService
+        self.tariffs: TariffService
+        self.costs: CostService
+        """Tariffs, transaction costs and CDRs (docs/tariffs.md)."""
+        self.load_management: LoadManagementService
+        """Site load groups, members, external signals (docs/load-management.md)."""
+        self.load_manager: LoadManagementWorker
+        """The allocation rounds that send TxProfile / TxDefaultProfile."""
+        self.ev_charging: EvChargingService
         self.jobs: JobService
+        self.fleet: FleetState
+        """Live fleet state in memory (docs/metrics.md)."""
+        self.feed: EventFeed
+        """The public event feed: the live stream and webhooks (docs/alerts.md)."""
+        self.alerts: AlertService
+        self.webhooks: WebhookService
         self.files: FileService
+        self.security: SecurityProfiles
+        """Security profile and password rotation state per station (docs/security.md)."""
+        self.passwords: PasswordRotation
         self.ports = BoundPorts(0, 0)
+        self.api_backoff = AuthBackoff(
+            base=settings.auth_backoff_base,
+            maximum=settings.auth_backoff_max,
+            free_failures=settings.auth_backoff_free_failures,
+        )
+        """Wrong operator API tokens per client address (api/auth.py, docs/security.md)."""
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -156,11 +213,21 @@ class Csms:
         self.stations = StationAdmin(
             self.storage, self.clock, default_heartbeat_interval=settings.heartbeat_interval
         )
+        # Security state first: a password rotated through the API is not overwritten by the
+        # provisioning file's (docs/security.md).
+        self.security = SecurityProfiles(
+            self.storage, self.clock, default_profile=settings.security_profile
+        )
+        await self.security.load()
+        self.passwords = PasswordRotation(self.security, self.stations, self.clock)
         for seed in settings.stations:
+            if seed.security_profile is not None:
+                await self.security.seed_profile(seed.id, seed.security_profile)
+            rotated = self.security.get(seed.id).password_rotated_at is not None
             await self.stations.seed(
                 StationSpec(
                     id=seed.id,
-                    password=seed.password,
+                    password=None if rotated else seed.password,
                     registration=seed.registration,
                     strictness=seed.strictness,
                     heartbeat_interval=seed.heartbeat_interval,
@@ -168,7 +235,10 @@ class Csms:
             )
         await self.stations.load_access()  # admission without a database read per handshake
         self.local_lists = LocalListService(
-            self.storage, self.clock, default_items=settings.local_list_items_per_message
+            self.storage,
+            self.clock,
+            default_items=settings.local_list_items_per_message,
+            events=self.events,
         )
         self.local_list_worker = LocalListWorker(
             self.local_lists,
@@ -203,6 +273,7 @@ class Csms:
             self.clock,
             firmware_timeout=settings.firmware_job_timeout,
             log_timeout=settings.log_job_timeout,
+            events=self.events,
         )
         blobs = BlobStore(Path(settings.files_dir))
         blobs.prepare()
@@ -211,10 +282,33 @@ class Csms:
         self.monitoring = MonitoringService(self.storage, self.clock)
         self.display_messages = DisplayMessageService(self.storage, self.clock)
         self.customer_information = CustomerInformationService(self.storage, self.clock)
-        self.security_events = SecurityEventService(self.storage)
+        self.security_events = SecurityEventService(self.storage, self.events)
         self.charging_profiles = ChargingProfileService(self.storage, self.clock)
+        await self._start_load_management()
+        self.ev_charging = EvChargingService(self.storage, self.clock, self.events)
+        # Subscribed before any station connects, so no closed transaction is missed.
+        self._tx_profile_events = self.events.subscribe(ChargingProfileService.ended_transactions)
         self.transactions = TransactionService(
             self.storage, self.clock, authorization, self.reservations, events=self.events
+        )
+        self.tariffs = TariffService(
+            self.storage,
+            self.clock,
+            default_time_zone=settings.tariff_time_zone,
+            default_tax_rate=settings.tariff_tax_rate,
+        )
+        self.costs = CostService(
+            self.storage,
+            self.clock,
+            self.tariffs,
+            self.events,
+            sender=self._send_cost,
+            updates_enabled=settings.cost_updates_enabled,
+            update_interval=settings.cost_updated_interval,
+            datatransfer_16=bool(settings.cost_datatransfer_16),
+        )
+        self.certificates = build_certificate_service(
+            settings, self.storage, self.clock, self.events, authorization
         )
         self.services = Services(
             provisioning=ProvisioningService(
@@ -235,9 +329,15 @@ class Csms:
             customer_information=self.customer_information,
             security_events=self.security_events,
             charging_profiles=self.charging_profiles,
+            ev_charging=self.ev_charging,
+            costs=self.costs,
+            certificates=self.certificates,
         )
+        await self._start_monitoring()
         self._tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
         self._exit.callback(self._cancel_jobs)
+        # CertificateSigned goes out after the SignCertificate answer, as a task of the node.
+        self.certificates.attach(self._tasks.create_task, self._certificate_port)
         self._start_background_jobs(self._tasks)
 
         api = ApiServer(self)
@@ -256,10 +356,16 @@ class Csms:
             open_timeout=settings.open_timeout,
             compression=settings.compression,
             backlog=settings.backlog,
+            backoff=AuthBackoff(
+                base=settings.auth_backoff_base,
+                maximum=settings.auth_backoff_max,
+                free_failures=settings.auth_backoff_free_failures,
+            ),
+            client_organization=settings.tls_client_organization,
         )
-        ocpp_port = await self.gateway.start(settings.host, settings.ocpp_port)
         self._exit.push_async_callback(self._shutdown_stations)
-        self.ports = BoundPorts(ocpp=ocpp_port, http=http_socket.getsockname()[1])
+        self._exit.callback(self._monitoring_stopping)  # runs first: before stations close
+        self.ports = await self._start_listeners(http_socket.getsockname()[1])
         log.info(
             "OCPP listening on ws://%s:%d/ocpp/{stationId} (%s)",
             settings.host,
@@ -268,6 +374,37 @@ class Csms:
         )
         log.info("operator API listening on http://%s:%d/api/v1", settings.host, self.ports.http)
 
+    async def _start_listeners(self, http_port: int) -> BoundPorts:
+        """One station listener per configured security profile (docs/security.md)."""
+        settings = self.settings
+        chains = [
+            CertChain(cert, key)
+            for cert, key in (
+                (settings.tls_cert_file, settings.tls_key_file),
+                (settings.tls_ecdsa_cert_file, settings.tls_ecdsa_key_file),
+            )
+            if cert and key
+        ]
+        ports = BoundPorts(ocpp=0, http=http_port)
+        if settings.ocpp_ws:
+            ports = replace(ports, ocpp=await self.gateway.start(settings.host, settings.ocpp_port))
+        if settings.ocpp_tls_port is not None:
+            port = await self.gateway.start(
+                settings.host, settings.ocpp_tls_port, profile=2, ssl=server_context(chains)
+            )
+            ports = replace(ports, tls=port)
+            log.info("OCPP profile 2 (wss + Basic auth) on port %d", port)
+        if settings.ocpp_mtls_port is not None:
+            if not settings.tls_client_ca_file:
+                raise ValueError("ocpp_mtls_port needs tls_client_ca_file (profile 3)")
+            context = server_context(chains, client_ca_file=settings.tls_client_ca_file)
+            port = await self.gateway.start(
+                settings.host, settings.ocpp_mtls_port, profile=3, ssl=context
+            )
+            ports = replace(ports, mtls=port)
+            log.info("OCPP profile 3 (wss + client certificates) on port %d", port)
+        return ports
+
     def _start_background_jobs(self, tasks: asyncio.TaskGroup) -> None:
         self._jobs = [
             tasks.create_task(_every(LAST_SEEN_FLUSH_SECONDS, self._flush_last_seen)),
@@ -275,9 +412,33 @@ class Csms:
             tasks.create_task(_every(AUDIT_PURGE_SECONDS, self.commands.purge)),
             tasks.create_task(_every(RESERVATION_EXPIRY_SECONDS, self.reservations.expire_due)),
             tasks.create_task(_every(JOB_DEADLINE_CHECK_SECONDS, self.jobs.expire_due)),
+            tasks.create_task(
+                _every(CERTIFICATE_EXPIRY_CHECK_SECONDS, self.certificates.check_expiry)
+            ),
             tasks.create_task(self.local_list_worker.run(), name="local-lists"),
             tasks.create_task(self.desired_config_worker.run(), name="desired-config"),
+            tasks.create_task(self.feed.run(), name="event-feed"),
+            tasks.create_task(self.fleet.run(), name="fleet-state"),
+            tasks.create_task(self.alerts.run(), name="alerts"),
+            tasks.create_task(self.webhooks.run(), name="webhooks"),
+            tasks.create_task(self.costs.run(), name="costs"),
+            tasks.create_task(
+                self.charging_profiles.forget_tx_profiles(self._tx_profile_events),
+                name="tx-profiles",
+            ),
         ]
+
+        if self.settings.load_management_enabled:
+            self._jobs.append(tasks.create_task(self.load_manager.run(), name="load-management"))
+
+    async def _send_cost(self, notice: CostNotice) -> None:
+        """Show a cost on the station: CostUpdated (2.0.1 I02), or for 1.6 a DataTransfer with
+        the configured vendorId (docs/tariffs.md)."""
+        call = self.own_call(notice.station_id)
+        if notice.ocpp_version == "1.6":
+            await send_cost_data_transfer(call, self.settings.cost_datatransfer_16, notice)
+        else:
+            await send_cost_updated(call, notice)
 
     def _cancel_jobs(self) -> None:
         for job in self._jobs:
@@ -326,6 +487,16 @@ class Csms:
             password_hash=station.password_hash,
             registration=station.registration.value,
             strictness=station.strictness.value,
+            security_profiles=self.security.accepted_profiles(station.id),
+            pending_password_hash=self.security.get(station.id).pending_password_hash,
+        )
+
+    async def authenticated(self, admission: Admission) -> None:
+        """The gateway let a station in: a first connection at an upgraded profile makes it final
+        (A05.FR.09); one with a rotated password settles the rotation (A01)."""
+        await self.security.connected(admission.station_id, admission.profile)
+        await self.passwords.connected(
+            admission.station_id, used_pending_password=admission.used_pending_password
         )
 
     async def _on_connection(
@@ -349,6 +520,7 @@ class Csms:
             frames=self.audit,
             clock=self.clock,
             registration=admission.registration,
+            metrics=self.metrics,
         )
         # Sessions cached for an earlier connection may have changed meanwhile (another node,
         # a reboot): reload them for this one.
@@ -408,7 +580,13 @@ class Csms:
             ctx = self._contexts[connection] = CallContext(
                 connection.station_id, connection.version, connection.state, self.services
             )
-        result = await self.router.dispatch(ctx, call.action, call.payload)
+        started = time.perf_counter()
+        try:
+            result = await self.router.dispatch(ctx, call.action, call.payload)
+        except Exception:
+            self.metrics.handled(call.action, time.perf_counter() - started, "error")
+            raise
+        self.metrics.handled(call.action, time.perf_counter() - started, "ok")
         if call.action == "BootNotification":
             self.events.publish(
                 BootReported(connection.station_id, str(result.get("status")), self.clock.now())
@@ -530,6 +708,51 @@ class Csms:
 
         return call
 
+    async def _start_monitoring(self) -> None:
+        """Live fleet state, the public event feed, alerts and webhooks (docs/alerts.md,
+        docs/metrics.md), loaded from the store before any station connects."""
+        settings = self.settings
+
+        def live_seen(station_id: str) -> datetime | None:
+            connection = self.registry.get(station_id)
+            return connection.last_heard() if connection is not None else None
+
+        self.fleet = FleetState(self.events, self.clock, live_seen=live_seen)
+        await self.fleet.seed(self.storage)
+        self.feed = EventFeed(self.events, self.clock)
+        self.alerts = AlertService(
+            self.storage,
+            self.clock,
+            self.events,
+            AlertSettings(
+                offline_after=settings.offline_after_seconds,
+                reconnect_count=settings.reconnect_alert_count,
+                reconnect_window=settings.reconnect_alert_window,
+                stuck_after=settings.stuck_transaction_after,
+                check_interval=settings.alert_check_interval,
+            ),
+            links=lambda: list(self.registry),
+        )
+        await self.alerts.load()
+        self.webhooks = WebhookService(
+            self.storage,
+            self.clock,
+            self.feed,
+            WebhookSettings(
+                max_attempts=settings.webhook_max_attempts,
+                timeout=settings.webhook_timeout,
+                retry_base=settings.webhook_retry_base,
+                retry_max=settings.webhook_retry_max,
+                concurrency=settings.webhook_concurrency,
+            ),
+        )
+        await self.webhooks.load()
+
+    def _monitoring_stopping(self) -> None:
+        # The disconnects of a shutdown are no outage; open live streams end so the API can stop.
+        self.alerts.node_stopping()
+        self.feed.close_all()
+
     async def _start_configuration(self) -> None:
         """The configuration services and worker, and the provisioning file's desired
         configuration (profiles replaced; a station's sets replaced when the file names them)."""
@@ -558,6 +781,43 @@ class Csms:
             if seed.configuration is not None or seed.variables is not None:
                 await self.desired_config.set_station(seed.id, seed.configuration, seed.variables)
 
+    async def _start_load_management(self) -> None:
+        """The load groups (read once) and the worker that allocates and sends profiles."""
+        settings = self.settings
+        self.load_management = LoadManagementService(self.storage, self.clock)
+        await self.load_management.load()
+        self.load_manager = LoadManagementWorker(
+            self.load_management,
+            self.storage,
+            self.charging_profiles,
+            self.events,
+            self.clock,
+            self._profile_port,
+            LoadSettings(
+                debounce=settings.load_management_debounce,
+                interval=settings.load_management_interval,
+                stack_level=settings.load_management_stack_level,
+                profile_id=settings.load_management_profile_id,
+                threshold_a=settings.load_management_threshold_a,
+                concurrency=settings.load_management_concurrency,
+                defaults=Defaults(
+                    min_current_a=settings.load_management_min_current_a,
+                    evse_max_current_a=settings.load_management_evse_max_current_a,
+                    headroom_a=settings.load_management_headroom_a,
+                ),
+            ),
+        )
+        # An operator's change is applied at once, without the debounce.
+        self.load_management.on_change = lambda why: self.load_manager.trigger(why, urgent=True)
+
+    def _profile_port(self, station_id: str) -> ProfilePort | None:
+        """The load manager's way to a station: SetChargingProfile in its version, recorded
+        as the CSMS's own command, if it is connected and Accepted."""
+        connection = self.registry.get(station_id)
+        if connection is None or connection.state.registration != RegistrationStatus.ACCEPTED:
+            return None
+        return profile_port(connection.version, self.own_call(station_id))
+
     def _configuration_port(self, station_id: str) -> StationPort | None:
         """The desired-config worker's way to a station: its configuration commands, recorded as
         the CSMS's own, if it is connected and Accepted."""
@@ -565,6 +825,14 @@ class Csms:
         if connection is None or connection.state.registration != RegistrationStatus.ACCEPTED:
             return None
         return configuration_port(connection.version, self.own_call(station_id))
+
+    def _certificate_port(self, station_id: str) -> CertificatePort | None:
+        """The certificate service's way to a station: its certificate CALLs in its version,
+        recorded as the CSMS's own, if it is connected and Accepted."""
+        connection = self.registry.get(station_id)
+        if connection is None or connection.state.registration != RegistrationStatus.ACCEPTED:
+            return None
+        return certificate_port(connection.version, self.own_call(station_id))
 
     def _local_list_port(self, station_id: str) -> LocalListPort | None:
         """The worker's way to a station: its list commands if it is connected and Accepted."""

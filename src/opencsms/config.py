@@ -12,9 +12,11 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opencsms.domain.desired_config import (
     InvalidDesiredConfig,
@@ -57,6 +59,9 @@ class StationSeed:
     (docs/configuration-management.md)."""
     variables: dict[str, str] | None = None
     """Desired 2.0.1 variables by path; ``None``: left to the API."""
+    security_profile: int | None = None
+    """1, 2 or 3 (docs/security.md); ``None``: left to the API (or the ``security_profile``
+    default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,118 @@ class Settings:
     """Apply a station's desired configuration after each Accepted BootNotification."""
     desired_config_concurrency: int = 4
     """Automatic applies of desired configuration running at once."""
+    load_management_enabled: bool = True
+    """Run the site load manager (docs/load-management.md); it acts only on stations placed
+    in a load group."""
+    load_management_debounce: float = 0.5
+    """Seconds triggers (sessions, meter values, limit changes) are coalesced into one round."""
+    load_management_interval: float = 30.0
+    """Seconds between safety rounds run whatever happens."""
+    load_management_stack_level: int = 1
+    """stackLevel of the TxProfile / TxDefaultProfile the load manager sends."""
+    load_management_profile_id: int = 91_000
+    """chargingProfileId of its TxDefaultProfile; EVSE n's TxProfile uses this + n."""
+    load_management_min_current_a: float = 6.0
+    """Lowest current (A per phase) a session charges at when its EV does not say (K15)."""
+    load_management_evse_max_current_a: float = 32.0
+    """EVSE rating (A per phase) when a group member does not give one."""
+    load_management_threshold_a: float = 1.0
+    """Hysteresis: an increase smaller than this is not sent (decreases always are)."""
+    load_management_headroom_a: float = 2.0
+    """An EV drawing less than its limit by more than this keeps what it draws plus this."""
+    load_management_concurrency: int = 16
+    """SetChargingProfile calls the load manager has in flight at once."""
+    # Transport security (docs/security.md): one listener per security profile (A00.FR.006).
+    ocpp_ws: bool = True
+    """Serve plain ws (security profile 1) on ``ocpp_port``; false: TLS listeners only."""
+    ocpp_tls_port: int | None = None
+    """wss with HTTP Basic auth (security profile 2); None: no such listener."""
+    ocpp_mtls_port: int | None = None
+    """wss with client certificates (security profile 3); None: no such listener."""
+    security_profile: int = 1
+    """The profile of a station that has none of its own (1, 2 or 3)."""
+    tls_cert_file: str | None = None
+    """PEM server certificate chain (RSA or ECDSA) of the TLS listeners."""
+    tls_key_file: str | None = None
+    tls_ecdsa_cert_file: str | None = None
+    """Optional second chain, so that both RSA and ECDSA cipher suites can be served."""
+    tls_ecdsa_key_file: str | None = None
+    tls_client_ca_file: str | None = None
+    """PEM CA bundle station certificates must chain to (profile 3, A00.FR.403)."""
+    tls_client_organization: str | None = None
+    """When set, a station certificate's O must equal it (the CPO name, A00.FR.404)."""
+    auth_backoff_base: float = 1.0
+    """Seconds of the first back-off after repeated authentication failures (doubles each)."""
+    auth_backoff_max: float = 300.0
+    """Longest back-off, in seconds."""
+    auth_backoff_free_failures: int = 3
+    """Failures of one station id allowed before back-off starts (an address gets 4 times as
+    many: stations of a site often share one)."""
+    # Alerts, webhooks, live stream and metrics (docs/alerts.md, docs/metrics.md).
+    offline_after_seconds: float = 60.0
+    """A connected station with no frame and no pong for this long is offline (it is pinged
+    after half of it); 0 disables the check (a closed connection still raises the alert)."""
+    reconnect_alert_count: int = 5
+    """Connections within ``reconnect_alert_window`` that raise ``repeated_reconnects``."""
+    reconnect_alert_window: float = 300.0
+    """Seconds of the reconnect window; the alert resolves after a window without one."""
+    stuck_transaction_after: float = 14_400.0
+    """Seconds without any message for an active session before it is ``transaction_stuck``."""
+    alert_check_interval: float = 5.0
+    """Seconds between the alert watchdog's rounds (silence, stuck sessions, quiet windows)."""
+    webhook_max_attempts: int = 8
+    """Attempts of one webhook delivery before it is marked failed."""
+    webhook_timeout: float = 10.0
+    """Seconds one webhook attempt may take in all."""
+    webhook_retry_base: float = 10.0
+    """Seconds before the first retry; each further retry waits twice as long (with jitter)."""
+    webhook_retry_max: float = 3600.0
+    """Longest wait between two attempts, in seconds."""
+    webhook_concurrency: int = 8
+    """Webhook attempts in flight at once (one per subscription at most)."""
+    event_stream_queue: int = 1000
+    """Events a live-stream client may fall behind before it is dropped (``event: overflow``)."""
+    event_stream_keepalive: float = 15.0
+    """Seconds between keep-alive comments on an idle live stream."""
+    metrics_require_token: bool = False
+    """Require the admin bearer token on ``/metrics``."""
+    cost_updates_enabled: bool = True
+    """Push the running cost of 2.0.1 sessions that have a tariff with CostUpdated (I02)."""
+    cost_updated_interval: float = 60.0
+    """Seconds between two running-cost pushes for one session (docs/tariffs.md)."""
+    cost_datatransfer_16: str = ""
+    """vendorId of the 1.6 DataTransfer cost messages (``org.openchargealliance.costmsg``);
+    empty: 1.6 stations are sent no cost."""
+    tariff_time_zone: str = "UTC"
+    """Time zone of tariffs that name none (time-of-day and day-of-week restrictions)."""
+    tariff_tax_rate: str = "0"
+    """Tax (VAT) rate, as a fraction (``"0.21"``), of tariffs that name none."""
+    # Certificates and Plug & Charge (docs/certificates.md).
+    ca_dir: str | None = None
+    """Directory of the CSMS's CA (ca.pem, ca.key; ``opencsms ca init``); None: SignCertificate
+    is answered Rejected."""
+    certificate_organization: str | None = None
+    """When set, a station's CSR must carry this O (the CPO name, A02.FR.13)."""
+    certificate_validity_days: int = 365
+    """Validity of the station certificates the CA signs."""
+    certificate_sign_v2g: bool = False
+    """Also sign V2GCertificate CSRs with the CSMS's CA (test rigs; production V2G certificates
+    come from the V2G PKI)."""
+    certificate_expiry_warning_days: int = 30
+    """Publish CertificateExpiring this many days before a station certificate ends."""
+    certificate_auto_renew: bool = False
+    """Also ask the station for a new CSR (TriggerMessage / ExtendedTriggerMessage) then."""
+    pnc_trust_file: str | None = None
+    """PEM bundle of V2G / MO roots (and known sub-CAs) contract certificates must chain to."""
+    pnc_ocsp_timeout: float = 5.0
+    """Seconds an OCSP responder has to answer."""
+    pnc_ocsp_cache_seconds: float = 3600.0
+    """Longest an OCSP answer is reused (shorter when its nextUpdate is sooner)."""
+    pnc_ocsp_soft_fail: bool = False
+    """Accept a contract whose OCSP responder gives no answer (default: CertChainError)."""
+    contract_provider_url: str | None = None
+    """HTTP endpoint for Get15118EVCertificate (M01/M02); None: answered Failed."""
+    contract_provider_timeout: float = 10.0
     stations: tuple[StationSeed, ...] = field(default_factory=tuple)
     id_tokens: tuple[TokenSeed, ...] = field(default_factory=tuple)
     configuration_profiles: tuple[ProfileSeed, ...] = field(default_factory=tuple)
@@ -192,11 +309,37 @@ def load_settings_file(path: Path) -> Settings:
     for key in ("firmware_job_timeout", "log_job_timeout"):
         if key in values and (not isinstance(values[key], int | float) or values[key] <= 0):
             raise ConfigError(f"{key} must be a positive number of seconds")
+    for key in ("load_management_stack_level", "load_management_profile_id"):
+        if key in values and (isinstance(values[key], bool) or not isinstance(values[key], int)):
+            raise ConfigError(f"{key} must be a whole number")
+    for key in ("load_management_debounce", "load_management_interval"):
+        if key in values and (not isinstance(values[key], int | float) or values[key] < 0):
+            raise ConfigError(f"{key} must be a number of seconds (0 or more)")
+    for key in ("reconnect_alert_count", "webhook_max_attempts", "webhook_concurrency"):
+        if key in values and (isinstance(values[key], bool) or not isinstance(values[key], int)):
+            raise ConfigError(f"{key} must be a whole number")
+        if key in values and values[key] < 1:
+            raise ConfigError(f"{key} must be at least 1")
+    for key in ("offline_after_seconds", "reconnect_alert_window", "stuck_transaction_after"):
+        if key in values and (not isinstance(values[key], int | float) or values[key] < 0):
+            raise ConfigError(f"{key} must be a number of seconds (0 or more)")
+    for key in ("alert_check_interval", "webhook_timeout", "webhook_retry_base"):
+        if key in values and (not isinstance(values[key], int | float) or values[key] <= 0):
+            raise ConfigError(f"{key} must be a positive number of seconds")
     debounce = values.get("local_list_debounce", 0.0)
     if not isinstance(debounce, int | float) or debounce < 0:
         raise ConfigError("local_list_debounce must be a number of seconds (0 or more)")
+    for key in ("certificate_validity_days", "certificate_expiry_warning_days"):
+        if key in values and (
+            isinstance(values[key], bool) or not isinstance(values[key], int) or values[key] < 1
+        ):
+            raise ConfigError(f"{key} must be a whole number of days (at least 1)")
+    for key in ("pnc_ocsp_timeout", "pnc_ocsp_cache_seconds", "contract_provider_timeout"):
+        if key in values and (not isinstance(values[key], int | float) or values[key] <= 0):
+            raise ConfigError(f"{key} must be a positive number of seconds")
     if "subprotocols" in values:
         values["subprotocols"] = tuple(values["subprotocols"])
+    _profile(values.get("security_profile"), "security_profile")
     seeds = tuple(_station_seed(i, entry) for i, entry in enumerate(data.get("stations", [])))
     tokens = tuple(_token_seed(i, entry) for i, entry in enumerate(data.get("id_tokens", [])))
     concurrency = values.get("desired_config_concurrency", 1)
@@ -209,6 +352,7 @@ def load_settings_file(path: Path) -> Settings:
         )
     except InvalidDesiredConfig as exc:
         raise ConfigError(str(exc)) from None
+    _check_tariff_settings(values)
     return Settings(**values, stations=seeds, id_tokens=tokens, configuration_profiles=profiles)
 
 
@@ -244,7 +388,7 @@ def _station_seed(index: int, entry: Any) -> StationSeed:
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
         raise ConfigError(f"{where} needs a string 'id'")
     allowed = {"id", "password", "registration", "strictness", "heartbeat_interval"}
-    allowed |= {"configuration", "variables"}
+    allowed |= {"configuration", "variables", "security_profile"}
     unknown = set(entry) - allowed
     if unknown:
         raise ConfigError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
@@ -262,7 +406,14 @@ def _station_seed(index: int, entry: Any) -> StationSeed:
         ),
         strictness=_enum(Strictness, entry.get("strictness", "strict"), f"{where}.strictness"),
         heartbeat_interval=entry.get("heartbeat_interval"),
+        security_profile=_profile(entry.get("security_profile"), f"{where}.security_profile"),
     )
+
+
+def _profile(value: Any, where: str) -> int | None:
+    if value is not None and (isinstance(value, bool) or value not in (1, 2, 3)):
+        raise ConfigError(f"{where} must be 1, 2 or 3")
+    return value if value is None else int(value)
 
 
 def _enum(kind: type[_E], value: Any, where: str) -> _E:
@@ -271,3 +422,20 @@ def _enum(kind: type[_E], value: Any, where: str) -> _E:
     except ValueError:
         choices = ", ".join(m.value for m in kind)
         raise ConfigError(f"{where} must be one of {choices}") from None
+
+
+def _check_tariff_settings(values: dict[str, Any]) -> None:
+    """The tariff and cost settings (docs/tariffs.md)."""
+    interval = values.get("cost_updated_interval", 0.0)
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
+        raise ConfigError("cost_updated_interval must be a number of seconds (0 or more)")
+    try:
+        ZoneInfo(str(values.get("tariff_time_zone", "UTC")))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("tariff_time_zone must be an IANA time zone (Europe/Amsterdam)") from None
+    try:
+        rate = Decimal(str(values.get("tariff_tax_rate", "0")))
+    except InvalidOperation:
+        rate = Decimal(-1)
+    if not rate.is_finite() or not 0 <= rate < 1:
+        raise ConfigError("tariff_tax_rate must be a fraction from 0 to 1 (0.21 for 21 %)")

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,7 @@ from opencsms.domain.stations import StationSpec
 from opencsms.ocpp.actions import CSMS_TO_STATION
 from opencsms.ocpp.schemas import default_registry
 from opencsms.ocpp.version import OcppVersion
+from opencsms.security.ca import CertificateAuthority
 from opencsms.simulator import EvseConfig, SimulatedStation
 from tests.api.action_examples import EXAMPLES, NOT_SUPPORTED_BY_SIMULATOR, STAND_IN, Peer
 from tests.handlers.builders import booted
@@ -92,7 +94,10 @@ async def command_log(api: httpx.AsyncClient, station_id: str) -> dict[int, dict
 async def node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Csms]:
     """One CSMS for the module's stations (each test has its own station): drivers' tokens are
     accepted, so the simulator can start sessions."""
-    settings = settings_for(tmp_path_factory.mktemp("every-action"), unknown_tokens="accept")
+    folder = tmp_path_factory.mktemp("every-action")
+    # SignCertificate needs a CA to be Accepted (else Rejected, and the station drops its key).
+    CertificateAuthority.init(folder / "ca", organization="T", now=datetime.now(UTC), ecdsa=True)
+    settings = settings_for(folder, unknown_tokens="accept", ca_dir=str(folder / "ca"))
     async with running_csms(settings) as csms:
         yield csms
 

@@ -19,24 +19,36 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import opencsms
+from opencsms.api.alerts import alerts_router
 from opencsms.api.auth import require_token
+from opencsms.api.cdrs import cdrs_router
+from opencsms.api.certificates import certificates_router
 from opencsms.api.charging_profiles import charging_profiles_router
 from opencsms.api.commands import commands_router
 from opencsms.api.configuration import configuration_router
 from opencsms.api.customer_information import customer_information_router
+from opencsms.api.dashboard import dashboard_router
 from opencsms.api.desired_config import desired_config_router
 from opencsms.api.device_model import device_model_router
 from opencsms.api.display_messages import display_messages_router
+from opencsms.api.ev_charging import ev_charging_router
+from opencsms.api.events_stream import events_stream_router
 from opencsms.api.files import files_router, station_files_router
+from opencsms.api.fleet import fleet_router
 from opencsms.api.id_tokens import id_tokens_router
 from opencsms.api.jobs import jobs_router
+from opencsms.api.load_management import load_management_router
 from opencsms.api.local_lists import local_lists_router
+from opencsms.api.metrics import metrics_router
 from opencsms.api.monitoring import monitoring_router
 from opencsms.api.reservations import reservations_router
 from opencsms.api.responses import UNAUTHORIZED
+from opencsms.api.security import security_router
 from opencsms.api.security_events import security_events_router
 from opencsms.api.stations import stations_router
+from opencsms.api.tariffs import tariffs_router
 from opencsms.api.transactions import transactions_router
+from opencsms.api.webhooks import webhooks_router
 
 if TYPE_CHECKING:
     from opencsms.app import Csms
@@ -95,7 +107,7 @@ def api_application() -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
     )
-    auth: Any = Depends(require_token(lambda: csms.settings.admin_token))
+    auth: Any = Depends(require_token(lambda: csms.settings.admin_token, lambda: csms.api_backoff))
     # Behind the admin token, with its 401 in the OpenAPI document of every route.
     secured: dict[str, Any] = {
         "prefix": "/api/v1",
@@ -117,9 +129,23 @@ def api_application() -> FastAPI:
     app.include_router(jobs_router(csms), **secured)
     app.include_router(files_router(csms), **secured)
     app.include_router(security_events_router(csms), **secured)
+    app.include_router(certificates_router(csms), **secured)
+    app.include_router(security_router(csms), **secured)
     app.include_router(charging_profiles_router(csms), **secured)
+    app.include_router(tariffs_router(csms), **secured)
+    app.include_router(cdrs_router(csms), **secured)
+    app.include_router(load_management_router(csms), **secured)
+    app.include_router(ev_charging_router(csms), **secured)
+    app.include_router(alerts_router(csms), **secured)
+    app.include_router(webhooks_router(csms), **secured)
+    app.include_router(fleet_router(csms), **secured)
+    # Bearer header or ?token= (EventSource cannot set headers); /metrics: token by setting.
+    app.include_router(events_stream_router(csms))
+    app.include_router(metrics_router(csms))
     # Stations cannot send the bearer token: the token in the URL is the capability.
     app.include_router(station_files_router(csms))
+    # The dashboard's pages hold no data: they ask the operator for the token (docs/dashboard.md).
+    app.include_router(dashboard_router())
 
     @app.get("/api/v1/health", tags=["health"], response_model=HealthOut)
     async def health() -> HealthOut:

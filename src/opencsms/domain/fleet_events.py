@@ -19,17 +19,27 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from opencsms.domain.ev_charging_model import EvChargingNeeds, ExternalLimit
-from opencsms.domain.model import ConnectorStatus, MeterValueRecord
+from opencsms.domain.alert_model import Alert, AlertChange
+from opencsms.domain.ev_charging_model import EvChargingNeeds, EvChargingSchedule, ExternalLimit
+from opencsms.domain.job_model import Job
+from opencsms.domain.model import ConnectorStatus, MeterValueRecord, StationEvent
+from opencsms.domain.security_events import SecurityEvent
 from opencsms.domain.transaction_model import Transaction
 
 __all__ = [
+    "AlertChanged",
     "BootReported",
+    "CertificateExpiring",
     "ChargingLimitReported",
     "EvChargingNeedsReported",
+    "EvChargingScheduleReported",
     "FleetEvent",
     "FleetEvents",
+    "JobChanged",
+    "LocalListSyncChanged",
     "MeterValuesStored",
+    "MonitorEventsStored",
+    "SecurityEventStored",
     "StationConnected",
     "StationDisconnected",
     "StatusChanged",
@@ -111,6 +121,72 @@ class ChargingLimitReported:
     limit: ExternalLimit
 
 
+@dataclass(frozen=True, slots=True)
+class JobChanged:
+    """A firmware or log job was stored in a new state (domain/jobs.py); ``job.state`` tells
+    whether it is still open, succeeded or failed."""
+
+    job: Job
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityEventStored:
+    """A SecurityEventNotification was stored (1.6 security whitepaper §4, 2.0.1 A04)."""
+
+    event: SecurityEvent
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorEventsStored:
+    """NotifyEvent records were stored (2.0.1 N07); all of one station."""
+
+    station_id: str
+    events: Sequence[StationEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class LocalListSyncChanged:
+    """A station's local list record was stored (domain/local_lists.py): ``managed`` once the
+    CSMS ever sent it a list, ``in_sync`` whether the station holds what the CSMS sent,
+    ``last_result`` the last sync's outcome (``None`` before any)."""
+
+    station_id: str
+    managed: bool
+    in_sync: bool
+    last_result: str | None
+    last_error: str | None
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChanged:
+    """An alert was stored raised, repeated, acknowledged or resolved (domain/alerts.py)."""
+
+    alert: Alert
+    change: AlertChange
+
+
+@dataclass(frozen=True, slots=True)
+class EvChargingScheduleReported:
+    """An EV's schedule was stored (K15.FR.10 NotifyEVChargingSchedule); when it exceeds the
+    TxProfile (``schedule.within_limits`` false) the CSMS renegotiates (K15.FR.13, K16)."""
+
+    schedule: EvChargingSchedule
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateExpiring:
+    """A certificate the CSMS signed for a station, and the station uses, ends within the warning
+    period (``certificate_expiry_warning_days``; domain/certificates.py): published once per
+    certificate. ``use`` is ChargingStationCertificate or V2GCertificate."""
+
+    station_id: str
+    use: str
+    serial: str
+    not_after: datetime
+    at: datetime
+
+
 FleetEvent = (
     StationConnected
     | StationDisconnected
@@ -120,6 +196,13 @@ FleetEvent = (
     | MeterValuesStored
     | EvChargingNeedsReported
     | ChargingLimitReported
+    | EvChargingScheduleReported
+    | JobChanged
+    | SecurityEventStored
+    | MonitorEventsStored
+    | LocalListSyncChanged
+    | AlertChanged
+    | CertificateExpiring
 )
 
 

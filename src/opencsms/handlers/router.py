@@ -15,10 +15,13 @@ from typing import Any, cast
 
 from opencsms.clock import Clock
 from opencsms.domain.authorization import AuthorizationService
+from opencsms.domain.cdrs import CostService
+from opencsms.domain.certificates import CertificateService
 from opencsms.domain.charging_profiles import ChargingProfileService
 from opencsms.domain.customer_information import CustomerInformationService
 from opencsms.domain.device_model_service import DeviceModelService
 from opencsms.domain.display_messages import DisplayMessageService
+from opencsms.domain.ev_charging import EvChargingService
 from opencsms.domain.jobs import JobService
 from opencsms.domain.monitoring import MonitoringService
 from opencsms.domain.provisioning import ProvisioningService, check_allowed
@@ -48,6 +51,11 @@ class Services:
     customer_information: CustomerInformationService
     security_events: SecurityEventService
     charging_profiles: ChargingProfileService
+    ev_charging: EvChargingService
+    costs: CostService | None = None
+    """Transaction cost (docs/tariffs.md); ``None`` in nodes built without billing."""
+    certificates: CertificateService | None = None
+    """Certificate signing, inventory and Plug & Charge (docs/certificates.md)."""
 
 
 class CallContext:

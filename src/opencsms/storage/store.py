@@ -11,7 +11,9 @@ from opencsms.clock import Clock, SystemClock
 from .db import create_engine
 from .migrate import migrate_engine
 from .repositories import (
+    AlertRepository,
     AuditRepository,
+    CertificateRepository,
     ChargingProfileRepository,
     CommandRepository,
     ConfigurationRepository,
@@ -19,10 +21,12 @@ from .repositories import (
     DeviationRepository,
     DeviceModelRepository,
     DisplayMessageRepository,
+    EvChargingRepository,
     EventRepository,
     FileRepository,
     IdTokenRepository,
     JobRepository,
+    LoadManagementRepository,
     LocalListRepository,
     MeterRepository,
     MonitorRepository,
@@ -30,8 +34,11 @@ from .repositories import (
     ReservationRepository,
     SecurityEventRepository,
     StationRepository,
+    StationSecurityRepository,
     StatusRepository,
+    TariffRepository,
     TransactionRepository,
+    WebhookRepository,
 )
 from .writer import DEFAULT_MAX_BATCH_OPS, GroupCommitWriter
 
@@ -49,16 +56,19 @@ class Storage:
     engine: AsyncEngine
     writer: GroupCommitWriter
     stations: StationRepository
+    station_security: StationSecurityRepository
     status: StatusRepository
     audit: AuditRepository
     meter: MeterRepository
     events: EventRepository
     transactions: TransactionRepository
+    tariffs: TariffRepository
     id_tokens: IdTokenRepository
     deviations: DeviationRepository
     local_lists: LocalListRepository
     reservations: ReservationRepository
     charging_profiles: ChargingProfileRepository
+    ev_charging: EvChargingRepository
     security_events: SecurityEventRepository
     commands: CommandRepository
     configuration: ConfigurationRepository
@@ -69,6 +79,10 @@ class Storage:
     requested_reports: ReportRepository
     jobs: JobRepository
     files: FileRepository
+    certificates: CertificateRepository
+    alerts: AlertRepository
+    webhooks: WebhookRepository
+    load_management: LoadManagementRepository
 
     def __init__(
         self,
@@ -80,16 +94,19 @@ class Storage:
         self.engine = engine
         self.writer = writer
         self.stations = StationRepository(engine, writer, clock or SystemClock())
+        self.station_security = StationSecurityRepository(engine, writer)
         self.status = StatusRepository(engine, writer)
         self.audit = AuditRepository(engine, writer)
         self.meter = MeterRepository(engine, writer)
         self.events = EventRepository(engine, writer)
         self.transactions = TransactionRepository(engine, writer, self.meter)
+        self.tariffs = TariffRepository(engine, writer)
         self.id_tokens = IdTokenRepository(engine, writer)
         self.deviations = DeviationRepository(engine, writer)
         self.local_lists = LocalListRepository(engine, writer)
         self.reservations = ReservationRepository(engine, writer)
         self.charging_profiles = ChargingProfileRepository(engine, writer)
+        self.ev_charging = EvChargingRepository(engine, writer)
         self.security_events = SecurityEventRepository(engine, writer)
         self.commands = CommandRepository(engine, writer)
         self.configuration = ConfigurationRepository(engine, writer)
@@ -100,6 +117,10 @@ class Storage:
         self.requested_reports = ReportRepository(engine, writer)
         self.jobs = JobRepository(engine, writer)
         self.files = FileRepository(engine, writer)
+        self.certificates = CertificateRepository(engine, writer)
+        self.alerts = AlertRepository(engine, writer)
+        self.webhooks = WebhookRepository(engine, writer)
+        self.load_management = LoadManagementRepository(engine, writer)
 
     @classmethod
     async def open(

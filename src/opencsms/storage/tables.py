@@ -37,6 +37,7 @@ from sqlalchemy import (
 from .types import UtcDateTime
 
 __all__ = [
+    "certificate_requests",
     "commands",
     "configuration_keys",
     "configuration_profiles",
@@ -49,18 +50,25 @@ __all__ = [
     "display_messages",
     "files",
     "id_tokens",
+    "issued_certificates",
     "job_events",
     "jobs",
+    "load_decisions",
+    "load_group_members",
+    "load_groups",
     "local_lists",
     "message_log",
     "metadata",
     "meter_values",
     "monitoring_settings",
+    "ocsp_responses",
     "requested_report_parts",
     "requested_reports",
     "reservations",
+    "station_certificates",
     "station_deviations",
     "station_events",
+    "station_security",
     "stations",
     "status_history",
     "transaction_events",
@@ -704,4 +712,363 @@ charging_profiles = Table(
     Column("source", String(8), nullable=False),
     Column("report_id", Integer, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+load_groups = Table(
+    "load_groups",
+    metadata,
+    # Site load management (domain/load_management.py): a tree of groups (site → feeder →
+    # station...). Limits in A per phase and/or W; `schedule` a time-varying limit (JSON,
+    # smartcharging/group_schedule.py); `priorities` token / token group → priority (JSON);
+    # `ext_*` the external signal set through the API, in force until `ext_until` (NULL: until
+    # cleared).
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("parent_id", String(64), nullable=True),
+    Column("max_current_a", Float, nullable=True),
+    Column("max_power_w", Float, nullable=True),
+    Column("phases", Integer, nullable=False),
+    Column("voltage_v", Float, nullable=False),
+    Column("schedule", Text, nullable=True),
+    Column("priorities", Text, nullable=True),
+    Column("ext_current_a", Float, nullable=True),
+    Column("ext_power_w", Float, nullable=True),
+    Column("ext_until", UtcDateTime, nullable=True),
+    Column("ext_set_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_load_groups_parent", "parent_id"),
+)
+
+load_group_members = Table(
+    "load_group_members",
+    metadata,
+    # A station (evse_id 0) or one of its EVSEs under a group, with the EVSE's rating (A per
+    # phase), its phases and, for a single-phase EVSE, the grid phase (1-3) it is wired to.
+    Column("station_id", _ID, primary_key=True),
+    Column("evse_id", Integer, primary_key=True, autoincrement=False),
+    Column("group_id", String(64), nullable=False),
+    Column("max_current_a", Float, nullable=True),
+    Column("phases", Integer, nullable=True),
+    Column("phase", Integer, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_load_group_members_group", "group_id"),
+)
+
+load_decisions = Table(
+    "load_decisions",
+    metadata,
+    # One allocation round of a root group that sent (or tried to send) something: what
+    # triggered it, the effective limits and planned loads (`groups`, JSON) and per session the
+    # limit, what was sent and the station's answer (`sessions`, JSON).
+    Column("id", _BIGID, primary_key=True, autoincrement=True),
+    Column("group_id", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("groups", Text, nullable=False),
+    Column("sessions", Text, nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Index("ix_load_decisions_group", "group_id", "id"),
+)
+
+charging_limits = Table(
+    "charging_limits",
+    metadata,
+    # External charging limits a station reported (2.0.1 K12 NotifyChargingLimit) and their end
+    # (K13 ClearedChargingLimit, or a newer report of the same source on the same EVSE):
+    # domain/ev_charging.py. `evse_id` 0 is the whole station. `state` current / replaced /
+    # cleared; `schedules` the verbatim chargingSchedule list (JSON), when the report had one.
+    Column("station_id", _ID, primary_key=True),
+    Column("evse_id", Integer, primary_key=True, autoincrement=False),
+    Column("source", String(20), primary_key=True),
+    Column("received_at", UtcDateTime, primary_key=True),
+    Column("grid_critical", Boolean, nullable=True),
+    Column("limit_a", Float, nullable=True),
+    Column("limit_w", Float, nullable=True),
+    Column("schedules", Text, nullable=True),
+    Column("state", String(8), nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Index("ix_charging_limits_station_state", "station_id", "state"),
+)
+
+ev_charging_needs = Table(
+    "ev_charging_needs",
+    metadata,
+    # The latest NotifyEVChargingNeeds per EVSE (2.0.1 K15): the parsed needs, what the CSMS
+    # answered and the verbatim request (`payload`, JSON).
+    Column("station_id", _ID, primary_key=True),
+    Column("evse_id", Integer, primary_key=True, autoincrement=False),
+    Column("transaction_id", Text, nullable=True),
+    Column("requested_energy_transfer", String(16), nullable=False),
+    Column("departure_time", UtcDateTime, nullable=True),
+    Column("energy_amount_wh", Float, nullable=True),
+    Column("ac_min_current_a", Float, nullable=True),
+    Column("ac_max_current_a", Float, nullable=True),
+    Column("ac_max_voltage_v", Float, nullable=True),
+    Column("dc_max_current_a", Float, nullable=True),
+    Column("dc_max_voltage_v", Float, nullable=True),
+    Column("dc_max_power_w", Float, nullable=True),
+    Column("state_of_charge", Integer, nullable=True),
+    Column("max_schedule_tuples", Integer, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(20), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+ev_charging_schedules = Table(
+    "ev_charging_schedules",
+    metadata,
+    # NotifyEVChargingSchedule (2.0.1 K15.FR.10, K17): the EV's schedule (verbatim JSON) from
+    # `time_base`; the key makes a resend a no-op. `within_limits` is the CSMS's check against
+    # the TxProfile it holds (K15.FR.11/12), answered Accepted / Rejected.
+    Column("station_id", _ID, primary_key=True),
+    Column("evse_id", Integer, primary_key=True, autoincrement=False),
+    Column("time_base", UtcDateTime, primary_key=True),
+    Column("transaction_id", Text, nullable=True),
+    Column("schedule", Text, nullable=False),
+    Column("within_limits", Boolean, nullable=False),
+    Column("reason", String(20), nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    # Alerts (domain/alert_model.py). `open_key` is the dedup key while the alert is open and
+    # NULL once resolved: the unique index allows one open alert per key (NULLs never clash).
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("type", String(32), nullable=False),
+    Column("station_id", _ID, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("open_key", Text, nullable=True),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("acknowledged_at", UtcDateTime, nullable=True),
+    Column("acknowledged_by", Text, nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("resolution", Text, nullable=True),
+    Index("ux_alerts_open_key", "open_key", unique=True),
+    Index("ix_alerts_status_last_seen", "status", "last_seen"),
+    Index("ix_alerts_station", "station_id"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    # Webhook subscriptions (domain/webhooks.py); `event_types` is a JSON list ([] = all).
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("event_types", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # One event for one webhook; `event` is the event JSON (the body is built, timestamped and
+    # signed again at each attempt). Pending rows are reloaded at start: retries survive restart.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("webhook_id", Integer, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("event", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Index("ix_webhook_deliveries_state", "state", "next_attempt_at"),
+    Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    # Each HTTP attempt of a delivery: the delivery log.
+    Column("delivery_id", Integer, primary_key=True, autoincrement=False),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Float, nullable=False),
+)
+
+station_security = Table(
+    "station_security",
+    metadata,
+    # Per station (only those with something to say; domain/security_profiles.py): the security
+    # profile (NULL: the `security_profile` setting), a profile upgrade awaiting the station's
+    # first connection at it (A05.FR.09), and the Basic-auth password rotation (A01): the new
+    # password's salted hash, valid next to stations.password_hash until the rotation settles.
+    Column("station_id", _ID, primary_key=True),
+    Column("security_profile", Integer, nullable=True),
+    Column("pending_security_profile", Integer, nullable=True),
+    Column("pending_password_hash", Text, nullable=True),
+    Column("rotation_status", String(16), nullable=True),
+    Column("rotation_requested_at", UtcDateTime, nullable=True),
+    Column("rotation_finished_at", UtcDateTime, nullable=True),
+    Column("password_rotated_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# ---------------------------------------------------------------- tariffs, costs, CDRs
+# docs/tariffs.md. Money and energy amounts are Decimal text (exact on both backends: SQLite has
+# no exact numeric type). A tariff edit adds a version; versions are never changed or deleted.
+
+tariffs = Table(
+    "tariffs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("current_version", Integer, nullable=False),
+    Column("archived", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+tariff_versions = Table(
+    "tariff_versions",
+    metadata,
+    Column("tariff_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("body", Text, nullable=False),  # billing.tariff_json
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+tariff_assignments = Table(
+    "tariff_assignments",
+    metadata,
+    # scope default (target ''), station (station id), evse ('<station id>/<evse id>'),
+    # group (id token group id).
+    Column("scope", String(8), primary_key=True),
+    Column("target", Text, primary_key=True),
+    Column("tariff_id", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+transaction_costs = Table(
+    "transaction_costs",
+    metadata,
+    # Cost revisions of finished sessions: 1 at the end of the session, one more per recompute.
+    Column("transaction_pk", BigInteger, primary_key=True, autoincrement=False),
+    Column("revision", Integer, primary_key=True, autoincrement=False),
+    Column("tariff_id", String(64), nullable=True),
+    Column("tariff_version", Integer, nullable=True),
+    Column("breakdown", Text, nullable=True),  # billing.breakdown_json; NULL: no tariff applied
+    Column("computed_at", UtcDateTime, nullable=False),
+)
+
+cdrs = Table(
+    "cdrs",
+    metadata,
+    # One charge detail record per finished session, inserted once and never updated.
+    Column("transaction_pk", BigInteger, primary_key=True, autoincrement=False),
+    Column("station_id", _ID, nullable=False),
+    Column("transaction_id", Text, nullable=False),
+    Column("ocpp_version", String(16), nullable=False),
+    Column("evse_id", Integer, nullable=True),
+    Column("connector_id", Integer, nullable=True),
+    Column("id_token", Text, nullable=True),
+    Column("id_token_type", Text, nullable=True),
+    Column("group_id", Text, nullable=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("stopped_at", UtcDateTime, nullable=False),
+    Column("stop_reason", Text, nullable=True),
+    Column("tariff_id", String(64), nullable=True),
+    Column("tariff_version", Integer, nullable=True),
+    Column("cost_revision", Integer, nullable=False),
+    Column("currency", String(3), nullable=True),
+    Column("energy_wh", Text, nullable=False),
+    Column("net", Text, nullable=True),
+    Column("tax", Text, nullable=True),
+    Column("gross", Text, nullable=True),
+    Column("breakdown", Text, nullable=True),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Index("ix_cdrs_stopped", "stopped_at"),
+    Index("ix_cdrs_station_stopped", "station_id", "stopped_at"),
+)
+
+issued_certificates = Table(
+    "issued_certificates",
+    metadata,
+    # Certificates the CSMS's CA signed for stations (A02/A03; domain/certificates.py). `serial`
+    # lower-case hex. `delivery_status` the station's CertificateSigned answer (Accepted /
+    # Rejected, Failed when it could not be sent; NULL while on its way).
+    Column("serial", String(64), primary_key=True),
+    Column("station_id", _ID, nullable=False),
+    Column("use", String(40), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("pem", Text, nullable=False),
+    Column("not_before", UtcDateTime, nullable=False),
+    Column("not_after", UtcDateTime, nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("request_id", String(32), nullable=False),
+    Column("delivery_status", String(20), nullable=True),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("expiry_notified_at", UtcDateTime, nullable=True),
+    Index("ix_issued_certificates_station", "station_id", "issued_at"),
+    Index("ix_issued_certificates_not_after", "not_after"),
+)
+
+certificate_requests = Table(
+    "certificate_requests",
+    metadata,
+    # Every SignCertificate a station sent, with the CSMS's decision and, if refused, why.
+    Column("id", String(32), primary_key=True),
+    Column("station_id", _ID, nullable=False),
+    Column("use", String(40), nullable=False),
+    Column("csr", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("serial", String(64), nullable=True),
+    Index("ix_certificate_requests_station", "station_id", "received_at"),
+)
+
+station_certificates = Table(
+    "station_certificates",
+    metadata,
+    # What the CSMS knows each station holds (M03 reports, M05 installs, A02 signed ones); `id`
+    # is derived from the hash data (security/model.py HashData.key). `children` JSON list of a
+    # V2GCertificateChain's sub-CA hash data.
+    Column("station_id", _ID, primary_key=True),
+    Column("id", String(32), primary_key=True),
+    Column("certificate_type", String(40), nullable=False),
+    Column("hash_algorithm", String(10), nullable=False),
+    Column("issuer_name_hash", String(128), nullable=False),
+    Column("issuer_key_hash", String(128), nullable=False),
+    Column("serial_number", String(64), nullable=False),
+    Column("children", Text, nullable=True),
+    Column("pem", Text, nullable=True),
+    Column("subject", Text, nullable=True),
+    Column("not_after", UtcDateTime, nullable=True),
+    Column("source", String(20), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+ocsp_responses = Table(
+    "ocsp_responses",
+    metadata,
+    # OCSP answers by certificate id (HashData.key), reused until `expires_at` (security/ocsp.py).
+    Column("cert_id", String(32), primary_key=True),
+    Column("status", String(10), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
 )

@@ -1,7 +1,7 @@
 """OCPP 1.6 route table."""
 
 from opencsms.handlers.router import RouteTable
-from opencsms.handlers.v16 import core, firmware, security, transactions
+from opencsms.handlers.v16 import certificates, core, firmware, security, transactions
 
 ROUTES: RouteTable = {
     "BootNotification": core.boot_notification,
@@ -17,4 +17,5 @@ ROUTES: RouteTable = {
     "SignedFirmwareStatusNotification": firmware.signed_firmware_status_notification,
     "LogStatusNotification": firmware.log_status_notification,
     "SecurityEventNotification": security.security_event_notification,
+    "SignCertificate": certificates.sign_certificate,
 }

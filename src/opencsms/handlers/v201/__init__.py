@@ -3,6 +3,8 @@
 from opencsms.handlers.router import RouteTable
 from opencsms.handlers.v201 import (
     authorization,
+    certificates,
+    charging_limits,
     customer,
     device_model,
     display,
@@ -33,5 +35,12 @@ ROUTES: RouteTable = {
     "FirmwareStatusNotification": firmware.firmware_status_notification,
     "LogStatusNotification": firmware.log_status_notification,
     "SecurityEventNotification": security.security_event_notification,
+    "SignCertificate": certificates.sign_certificate,
+    "GetCertificateStatus": certificates.get_certificate_status,
+    "Get15118EVCertificate": certificates.get_15118_ev_certificate,
     "ReportChargingProfiles": smart_charging.report_charging_profiles,
+    "NotifyChargingLimit": charging_limits.notify_charging_limit,
+    "ClearedChargingLimit": charging_limits.cleared_charging_limit,
+    "NotifyEVChargingNeeds": charging_limits.notify_ev_charging_needs,
+    "NotifyEVChargingSchedule": charging_limits.notify_ev_charging_schedule,
 }
