@@ -32,7 +32,10 @@ from tests.durability.recorder import Record, Recorder
 
 REGISTER = "Energy.Active.Import.Register"
 
-MeterKey = tuple[str, int, str, datetime]
+MeterKey = tuple[str, int, str, datetime, bytes]
+"""(station, evse/connector, transaction id, timestamp, canonical samples): two different readings
+in the same millisecond (a periodic sample beside a Transaction.End one) are two rows, not a
+duplicate (migration 0004)."""
 """(station, evse, transaction id, timestamp)."""
 EventKey = tuple[str, str, int]
 """(station, 2.0.1 transactionId, seqNo)."""
@@ -69,10 +72,12 @@ class Database:
 
     async def meter_keys(self, stations: set[str]) -> Counter[MeterKey]:
         rows = await self.rows(
-            "SELECT station_id, evse_id, transaction_id, timestamp FROM meter_values"
+            "SELECT station_id, evse_id, transaction_id, timestamp, samples FROM meter_values"
         )
         return Counter(
-            (sid, int(evse), str(tx), _ts(ts)) for sid, evse, tx, ts in rows if sid in stations
+            (sid, int(evse), str(tx), _ts(ts), _samples(orjson.loads(samples)))
+            for sid, evse, tx, ts, samples in rows
+            if sid in stations
         )
 
     async def received_calls(self, stations: set[str]) -> Counter[tuple[str, str, bytes]]:
@@ -119,6 +124,10 @@ async def committed_unanswered(db: Database, records: Iterable[Record]) -> int:
     return sum(1 for r in resent if calls[(r.station_id, r.action, canonical(r.payload))] >= 2)
 
 
+def _samples(sampled_value: Any) -> bytes:
+    return orjson.dumps(sampled_value, option=orjson.OPT_SORT_KEYS)
+
+
 def _register(meter_value: dict[str, Any]) -> float:
     for sample in meter_value["sampledValue"]:
         if sample.get("measurand", REGISTER) == REGISTER and "phase" not in sample:
@@ -143,18 +152,36 @@ def expected_from(records: Iterable[Record]) -> Expected:
         if record.action == "MeterValues":
             tx = str(payload["transactionId"])
             for mv in payload["meterValue"]:
-                out.meter_keys[(sid, int(payload["connectorId"]), tx, _ts(mv["timestamp"]))] += 1
+                out.meter_keys[
+                    (
+                        sid,
+                        int(payload["connectorId"]),
+                        tx,
+                        _ts(mv["timestamp"]),
+                        _samples(mv["sampledValue"]),
+                    )
+                ] += 1
         elif record.action == "StopTransaction":
             key = (sid, str(payload["transactionId"]))
             out.stops[key] = record
             connector = tx_of_16.get(key, 0)
             for mv in payload.get("transactionData", []):
-                out.meter_keys[(sid, connector, key[1], _ts(mv["timestamp"]))] += 1
+                out.meter_keys[
+                    (sid, connector, key[1], _ts(mv["timestamp"]), _samples(mv["sampledValue"]))
+                ] += 1
         elif record.action == "TransactionEvent":
             tx = payload["transactionInfo"]["transactionId"]
             out.event_keys[(sid, tx, int(payload["seqNo"]))] += 1
             for mv in payload.get("meterValue", []):
-                out.meter_keys[(sid, int(payload["evse"]["id"]), tx, _ts(mv["timestamp"]))] += 1
+                out.meter_keys[
+                    (
+                        sid,
+                        int(payload["evse"]["id"]),
+                        tx,
+                        _ts(mv["timestamp"]),
+                        _samples(mv["sampledValue"]),
+                    )
+                ] += 1
             if payload["eventType"] == "Started":
                 out.starts[(sid, tx)] = record
             elif payload["eventType"] == "Ended":
