@@ -7,11 +7,13 @@ serialises them, and the second finds the schema at head.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,7 +34,26 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache
+def _head() -> str | None:
+    """The newest revision shipped (read once per process)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _at_head(connection: Connection) -> bool:
+    """Whether the database is already at the newest revision: then ``upgrade head`` would
+    only load every migration module to find nothing to do (~40 ms per node start)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return False
+    versions = [
+        row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))
+    ]
+    return versions == [_head()]
+
+
 def _upgrade(connection: Connection, revision: str) -> None:
+    if revision == "head" and _at_head(connection):
+        return
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
     config = alembic_config()
