@@ -289,3 +289,45 @@ async def test_tx_profile_of_a_running_transaction_in_both_composites(csms: Csms
     csms_periods = [(p["start_period"], p["limit"]) for p in mine.json()["periods"]]
     assert csms_periods == station_periods
     assert [limit for _, limit in csms_periods] == [9.0, 7.0]
+
+
+async def test_composite_preview_includes_the_stations_external_limits(csms: Csms) -> None:
+    """K08 / K12 / K13: the CSMS's composite counts the external limits the station reported
+    (each source limits at once: the minimum), and forgets one once it is cleared."""
+    station_id = "SC-EXT"
+    base = f"/api/v1/stations/{station_id}"
+    await csms.stations.create(StationSpec(id=station_id))
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
+
+    def limit(source: str, periods: list[tuple[int, float]], evse: int | None) -> dict[str, Any]:
+        schedule = {
+            "id": 1,
+            "startSchedule": utc_iso(start),
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": s, "limit": v} for s, v in periods],
+        }
+        report: dict[str, Any] = {
+            "chargingLimit": {"chargingLimitSource": source},
+            "chargingSchedule": [schedule],
+        }
+        return report | ({} if evse is None else {"evseId": evse})
+
+    async def preview() -> list[tuple[int, float | None]]:
+        got = await api.get(
+            f"{base}/composite-schedule",
+            params={"evse_id": 1, "duration": 1800, "start": utc_iso(start)},
+        )
+        assert got.status_code == 200, got.text
+        return [(p["start_period"], p["limit"]) for p in got.json()["periods"]]
+
+    async with raw_station(csms, station_id, "ocpp2.0.1") as cs, api_client(csms) as api:
+        await booted(cs, "ocpp2.0.1")
+        assert await preview() == [(0, None)]  # nothing limits EVSE 1 (rating unknown)
+        ems = limit("EMS", [(0, 10.0)], evse=1)
+        assert await cs.result("NotifyChargingLimit", ems) == {}
+        grid = limit("SO", [(0, 20.0), (600, 8.0)], evse=None)
+        assert await cs.result("NotifyChargingLimit", grid) == {}
+        assert await preview() == [(0, 10.0), (600, 8.0)]
+        cleared = {"chargingLimitSource": "EMS", "evseId": 1}
+        assert await cs.result("ClearedChargingLimit", cleared) == {}
+        assert await preview() == [(0, 20.0), (600, 8.0)]

@@ -18,7 +18,8 @@ from opencsms.config import Settings
 from opencsms.domain.stations import StationSpec
 from tests.wire import RawStation, raw_station, settings_for
 
-Answer = Callable[[dict[str, Any]], dict[str, Any]]
+Answer = Callable[[dict[str, Any]], dict[str, Any] | None]
+"""A CALL's payload → the CALLRESULT payload, or None to never answer (a silent station)."""
 
 
 def lm_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -53,7 +54,8 @@ class DuplexStation:
                 async with self._changed:
                     self.received.append((action, payload))
                     self._changed.notify_all()
-                await self.raw.send_raw(orjson.dumps([3, message_id, answer]).decode())
+                if answer is not None:
+                    await self.raw.send_raw(orjson.dumps([3, message_id, answer]).decode())
             else:
                 future = self._waiting.pop(frame[1], None)
                 if future is not None:

@@ -17,6 +17,7 @@ from opencsms.smartcharging import (
     StationState,
     composite_schedule,
     limit_at,
+    lowest_of,
     next_change,
     station_budget,
 )
@@ -347,3 +348,13 @@ def test_next_change_of_recurring_and_relative_profiles() -> None:
     running = station(AC11, transactions={1: ("T1", at(seconds=-100))})
     assert next_change([rel], running, T0) == at(seconds=500)
     assert next_change([rel], running, T0, horizon=timedelta(seconds=100)) is None
+
+
+def test_lowest_of_takes_the_minimum_period_by_period() -> None:
+    st = station()
+    a = composite_schedule([profile(periods=((0, 8_000.0), (600, 3_000.0)))], st, 1, T0, 1800, W)
+    b = composite_schedule(
+        [profile(periods=((0, 5_000.0), (900, 9_000.0), (1200, 2_000.0)))], st, 1, T0, 1800, W
+    )
+    assert shape(lowest_of(a, b)) == [(0, 5_000.0), (600, 3_000.0), (1200, 2_000.0)]
+    assert shape(lowest_of(a)) == shape(a)

@@ -379,8 +379,9 @@ def load_management_router(csms: Csms) -> APIRouter:
                 id=g.id,
                 max_current_a=g.max_current_a,
                 max_power_w=g.max_power_w,
-                current_a=list(g.load.current_a),
-                power_w=g.load.power_w,
+                # Rounded for reading (0.1 A, 1 W): the sums carry float noise.
+                current_a=[round(a, 1) for a in g.load.current_a],
+                power_w=float(round(g.load.power_w)),
             )
             for gid, g in sorted(plan.groups.items())
             if gid in below

@@ -11,7 +11,7 @@ it never claims more than the station said. A complete unfiltered report replace
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,14 +31,20 @@ from opencsms.smartcharging import (
     StationState,
     check_profile,
     composite_schedule,
+    lowest_of,
 )
 from opencsms.smartcharging.rules import overlapping, same_slot
 
 if TYPE_CHECKING:
     from opencsms.storage.store import Storage
 
+ExternalProfiles = Callable[[str], Awaitable[Sequence[ChargingProfile]]]
+"""A station's external limits in force (K12 NotifyChargingLimit, not cleared), each as a
+ChargingStationExternalConstraints profile (made by the handlers from the stored schedules)."""
+
 __all__ = [
     "ChargingProfileService",
+    "ExternalProfiles",
     "ProfileRefusedError",
     "StoredProfile",
     "capabilities_for",
@@ -84,9 +90,14 @@ class ProfileRefusedError(ValueError):
 class ChargingProfileService:
     """Checks profiles, keeps the per-station record, computes the composite preview."""
 
-    def __init__(self, store: Storage, clock: Clock) -> None:
+    def __init__(
+        self, store: Storage, clock: Clock, external: ExternalProfiles | None = None
+    ) -> None:
         self._store = store
         self._clock = clock
+        self.external = external
+        """Where :meth:`composite` finds the external limits (set by the node once the EV
+        charging service exists)."""
         self._full_reports: set[tuple[str, int]] = set()
 
     async def held(self, station_id: str) -> list[StoredProfile]:
@@ -181,18 +192,31 @@ class ChargingProfileService:
         ``start`` (default now, whole seconds) from the recorded profiles, by the station's
         rules (1.6 §3.13.4, 2.0.1 K08). The transactions the CSMS knows to be running are
         used (a TxProfile applies to its transaction, a Relative profile counts from its
-        start); EVSE ratings are not known: periods no profile limits have no limit."""
+        start); EVSE ratings are not known: periods no profile limits have no limit.
+
+        External limits the station reported (K12 NotifyChargingLimit, in force until K13
+        ClearedChargingLimit) limit it too, as in the station's own composite (K08): each is a
+        ChargingStationExternalConstraints profile, and the result is the period-by-period
+        minimum over them (several sources all apply at once), next to any
+        ChargingStationExternalConstraints profiles the station reported (K09)."""
         begin = (start or self._clock.now()).replace(microsecond=0)
         profiles = [s.profile for s in await self.held(station_id)]
+        external = list(await self.external(station_id)) if self.external is not None else []
         running = {
             number: EvseState(transaction_id=tx.transaction_id, transaction_start=tx.started_at)
             for tx in await self._store.transactions.open_for_station(station_id)
             if (number := tx.evse_id or tx.connector_id)
         }
-        evses = {p.evse for p in profiles if p.evse > 0} | ({evse} if evse > 0 else set())
-        evses |= set(running)
+        evses = {p.evse for p in [*profiles, *external] if p.evse > 0}
+        evses |= ({evse} if evse > 0 else set()) | set(running)
         state = StationState({e: running.get(e, EvseState()) for e in sorted(evses) or [1]})
-        return composite_schedule(profiles, state, evse, begin, duration, unit)
+        base = composite_schedule(profiles, state, evse, begin, duration, unit)
+        # One composite per external limit: placed above the station's own external-constraint
+        # profiles it shadows them, which the minimum with ``base`` puts back.
+        each = [
+            composite_schedule([*profiles, x], state, evse, begin, duration, unit) for x in external
+        ]
+        return lowest_of(base, *each)
 
     # ------------------------------------------------ TxProfiles end with their transaction
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -248,6 +248,47 @@ class LoadManagementService:
             self._members[(station_id, evse_id)] = member
         self.on_change(f"{station_id} joined {group_id}")
         return member
+
+    async def provision(self, seeds: Sequence[Mapping[str, Any]]) -> None:
+        """Upsert the provisioning file's ``[[load_groups]]`` (docs/load-management.md): each
+        group is created, or its given attributes updated, in file order (a parent before its
+        children), then its ``members`` are put under it. Attributes the file does not give and
+        groups or members it does not name are left as the API set them. Raises
+        :class:`InvalidGroupError` naming the entry for a bad one."""
+        for index, seed in enumerate(seeds):
+            where = f"load_groups[{index}]"
+            fields = {k: v for k, v in seed.items() if k not in ("id", "members")}
+            group_id = seed.get("id")
+            if not isinstance(group_id, str) or not group_id:
+                raise InvalidGroupError(f"{where}: id must be a non-empty string")
+            try:
+                if group_id in self._groups:
+                    await self.update_group(group_id, **fields)
+                else:
+                    await self.create_group(group_id, **fields)
+                for number, member in enumerate(seed.get("members", [])):
+                    extra = set(member) - {
+                        "station_id",
+                        "evse_id",
+                        "max_current_a",
+                        "phases",
+                        "phase",
+                    }
+                    if extra or not isinstance(member.get("station_id"), str):
+                        raise InvalidGroupError(
+                            f"members[{number}] needs station_id and takes evse_id,"
+                            " max_current_a, phases, phase"
+                        )
+                    await self.put_member(
+                        group_id,
+                        member["station_id"],
+                        member.get("evse_id", 0),
+                        max_current_a=member.get("max_current_a"),
+                        phases=member.get("phases"),
+                        phase=member.get("phase"),
+                    )
+            except (InvalidGroupError, NotFoundError, TypeError) as exc:
+                raise InvalidGroupError(f"{where} ({group_id}): {exc}") from None
 
     async def delete_member(self, group_id: str, station_id: str, evse_id: int = 0) -> None:
         """Take a station or EVSE out of ``group_id`` (:class:`NotFoundError` if not there)."""

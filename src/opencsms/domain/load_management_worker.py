@@ -27,7 +27,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ from opencsms.domain.fleet_events import (
     BootReported,
     ChargingLimitReported,
     EvChargingNeedsReported,
+    EvChargingScheduleReported,
     FleetEvent,
     FleetEvents,
     MeterValuesStored,
@@ -55,7 +56,9 @@ from opencsms.domain.load_management_plan import (
     build_plan,
     session_key,
 )
+from opencsms.domain.load_management_sends import Dispatcher, Send, with_status
 from opencsms.domain.metering import samples_of
+from opencsms.domain.transaction_model import Transaction
 from opencsms.errors import OpenCsmsError
 from opencsms.smartcharging import (
     ChargingProfile,
@@ -71,9 +74,21 @@ from opencsms.smartcharging.group_schedule import next_change
 if TYPE_CHECKING:
     from opencsms.storage.store import Storage
 
-__all__ = ["LoadManagementWorker", "LoadSettings", "ProfileAnswer", "ProfilePort"]
+__all__ = [
+    "LoadManagementWorker",
+    "LoadSettings",
+    "OpenSessions",
+    "ProfileAnswer",
+    "ProfilePort",
+]
+
+OpenSessions = Callable[[str], Awaitable[Mapping[str, Transaction]]]
+"""A station's Active sessions by OCPP transaction id (``TransactionService.open_sessions``)."""
 
 log = logging.getLogger("opencsms.load_management")
+
+MAX_RENEGOTIATIONS = 3
+"""TxProfiles re-sent per session for EV schedules above it (K15.FR.13) before giving up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +122,10 @@ class LoadSettings:
     """TxDefault uses this id, the TxProfile of EVSE *n* this id + *n*."""
     threshold_a: float = 1.0
     concurrency: int = 16
+    """SetChargingProfile CALLs in flight at once, over all stations."""
+    round_wait: float = 10.0
+    """How long :meth:`LoadManagementWorker.rebalance` (the API's "rebalance now") waits for the
+    answers of its round before returning what was decided so far; the loop never waits."""
     defaults: Defaults = field(default_factory=Defaults)
 
 
@@ -115,14 +134,6 @@ class _Accepted:
     limit_a: float
     transaction_id: str
     at: datetime
-
-
-@dataclass(slots=True)
-class _Send:
-    entry: DecisionEntry
-    profile: ChargingProfile
-    decrease: bool
-    forced: int | None = None
 
 
 class LoadManagementWorker:
@@ -137,8 +148,10 @@ class LoadManagementWorker:
         clock: Clock,
         port_for: Callable[[str], ProfilePort | None],
         settings: LoadSettings,
+        open_sessions: OpenSessions | None = None,
     ) -> None:
         self._service = service
+        self._open_sessions = open_sessions
         self._store = store
         self._profiles = profiles
         self._events = events
@@ -156,12 +169,21 @@ class LoadManagementWorker:
         """Sessions whose TxProfile is sent even if unchanged (K15), with a generation so that
         needs arriving while a send is in flight are answered again."""
         self._generation = 0
+        self._renegotiations: dict[str, int] = {}
+        """Session key → TxProfiles re-sent because the EV's schedule exceeded it (K16)."""
         self._triggers: list[str] = []
         self._wake = asyncio.Event()
         self._urgent = False
         self._idle = asyncio.Event()
         self._idle.set()
         self._round_lock = asyncio.Lock()
+        self._sends = Dispatcher(
+            self._send,
+            store.load_management.add_decision,
+            lambda why: self.trigger(why, urgent=True),
+            self._maybe_idle,
+            settings.concurrency,
+        )
         self.rounds = 0
         """Rounds run (tests, metrics)."""
         self.last_plan: Plan | None = None
@@ -176,8 +198,12 @@ class LoadManagementWorker:
         self._wake.set()
 
     async def settled(self) -> None:
-        """Return once no trigger is pending and no round is running."""
+        """Return once no trigger is pending, no round is running and no send is in flight."""
         await self._idle.wait()
+
+    def _maybe_idle(self) -> None:
+        if not self._wake.is_set() and not self._sends.busy and not self._round_lock.locked():
+            self._idle.set()
 
     def _accepts(self, event: FleetEvent) -> bool:
         return isinstance(
@@ -185,6 +211,7 @@ class LoadManagementWorker:
             TransactionChanged
             | MeterValuesStored
             | EvChargingNeedsReported
+            | EvChargingScheduleReported
             | ChargingLimitReported
             | StationConnected
             | BootReported,
@@ -217,6 +244,8 @@ class LoadManagementWorker:
             self._needs[key] = needs
             self._force_send(key)  # K15: answer with a TxProfile even if the limit is unchanged
             self.trigger(f"EV charging needs on {key}", urgent=True)
+        elif isinstance(event, EvChargingScheduleReported):
+            self._renegotiate(event)
         elif isinstance(event, ChargingLimitReported):
             limit = event.limit
             place = (limit.station_id, limit.evse_id or 0)
@@ -236,12 +265,31 @@ class LoadManagementWorker:
         elif isinstance(event, StationConnected) and service.managed(event.station_id):
             self.trigger(f"{event.station_id} connected")
 
+    def _renegotiate(self, event: EvChargingScheduleReported) -> None:
+        """K15.FR.13 / K16: the EV chose a schedule above its TxProfile (answered Rejected): send
+        the session's TxProfile again, with the limit the allocator plans now, even if unchanged;
+        a new SetChargingProfile makes the station renegotiate with the EV (K16.FR.02). At most
+        ``MAX_RENEGOTIATIONS`` times per session, so an EV that keeps asking for more than it
+        may have cannot make the CSMS and the station loop."""
+        schedule = event.schedule
+        if schedule.within_limits or not self._service.managed(schedule.station_id):
+            return
+        key = session_key(schedule.station_id, schedule.evse_id)
+        done = self._renegotiations.get(key, 0)
+        if done >= MAX_RENEGOTIATIONS:
+            log.warning("load management: %s keeps exceeding its TxProfile; not renegotiating", key)
+            return
+        self._renegotiations[key] = done + 1
+        self._force_send(key)
+        self.trigger(f"EV schedule above the TxProfile on {key}", urgent=True)
+
     def _force_send(self, key: str) -> None:
         self._generation += 1
         self._force[key] = self._generation
 
     def _forget(self, key: str, *, keep_needs: bool = False) -> None:
         self._accepted.pop(key, None)
+        self._renegotiations.pop(key, None)
         self._measured.pop(key, None)
         self._force.pop(key, None)
         if not keep_needs:
@@ -274,9 +322,11 @@ class LoadManagementWorker:
         subscription = self._events.subscribe(self._accepts)
         try:
             async with asyncio.TaskGroup() as tasks:
+                self._sends.tasks = tasks
                 tasks.create_task(self._read(subscription), name="load-management-events")
                 tasks.create_task(self._loop(), name="load-management-rounds")
         finally:
+            self._sends.tasks = None
             subscription.close()
 
     async def _read(self, subscription: Subscription) -> None:
@@ -314,15 +364,28 @@ class LoadManagementWorker:
             self._urgent = False
             reasons, self._triggers = self._triggers, []
             try:
-                await self.rebalance(_summary(reasons))
+                # The loop never waits for answers: a silent station must not hold up the
+                # next round (its sends land in their own tasks).
+                await self.rebalance(_summary(reasons), wait=0.0)
             except OpenCsmsError as exc:
                 log.warning("load management round failed: %s", exc)
             except Exception:
                 log.exception("load management round failed")
-            if not self._wake.is_set():
-                self._idle.set()
+            self._maybe_idle()
 
     # ------------------------------------------------------------------ rounds
+
+    async def _open(self, station_id: str) -> Iterable[Transaction]:
+        """The station's Active sessions.
+
+        For a station connected to this node: the TransactionService's in-memory record, kept
+        current by that connection's messages, so a round costs no query for it (a 1,000-station
+        site would otherwise cost 1,000 queries a round). For any other station (offline, or
+        connected to another node of a cluster, whose record here could be stale): the store.
+        """
+        if self._open_sessions is not None and self._port_for(station_id) is not None:
+            return list((await self._open_sessions(station_id)).values())
+        return await self._store.transactions.open_for_station(station_id)
 
     async def plan(self) -> Plan:
         """The allocation now, without sending anything."""
@@ -330,7 +393,7 @@ class LoadManagementWorker:
         stations = sorted({m.station_id for m in service.members})
         sessions: list[ActiveSession] = []
         for station_id in stations:
-            for tx in await self._store.transactions.open_for_station(station_id):
+            for tx in sorted(await self._open(station_id), key=lambda t: t.id):
                 evse = tx.evse_id or tx.connector_id
                 if evse:
                     sessions.append(
@@ -376,99 +439,88 @@ class LoadManagementWorker:
         sample = self._measured.get(key)
         return None if sample is None else sample[0]
 
-    async def rebalance(self, trigger: str = "rebalance") -> list[Decision]:
-        """Run one round now: plan, send what changed enough, record the decisions."""
+    async def rebalance(
+        self, trigger: str = "rebalance", *, wait: float | None = None
+    ) -> list[Decision]:
+        """Run one round now: plan, send what changed enough, record the decisions.
+
+        Sends run in their own tasks, ``concurrency`` at a time over all stations; a target
+        whose previous send is still in flight is skipped (recorded ``InFlight``) and
+        re-evaluated when that send lands. Returns the decisions whose sends all landed within
+        ``wait`` seconds (default ``round_wait``; the rest are recorded when they land).
+        """
         async with self._round_lock:
             self.rounds += 1
             plan = await self.plan()
-            by_root: dict[str, list[_Send | DecisionEntry]] = {}
-            for key, planned in sorted(plan.sessions.items()):
-                s = planned.session
-                accepted = self._accepted.get(key)
-                before = accepted.limit_a if accepted else None
-                entry = DecisionEntry(
-                    s.station_id,
-                    s.evse_id,
-                    "TxProfile",
-                    planned.limit_a,
-                    s.transaction_id,
-                    before,
-                    planned.demand.measured_current_a,
-                    "Unchanged",
-                )
-                wanted = key in self._force or changed_enough(
-                    before, planned.limit_a, threshold_a=self.settings.threshold_a
-                )
-                if wanted:
-                    phases = planned.demand.phases
-                    profile = self._tx_profile(s, planned.limit_a, phases)
-                    decrease = before is None or planned.limit_a < before
-                    by_root.setdefault(planned.root_id, []).append(
-                        _Send(entry, profile, decrease, self._force.get(key))
-                    )
-                else:
-                    by_root.setdefault(planned.root_id, []).append(entry)
-            for station_id, limit in sorted(plan.tx_default.items()):
-                if self._defaults.get(station_id) == limit:
-                    continue
-                entry = DecisionEntry(
-                    station_id, 0, "TxDefault", limit, previous_a=self._defaults.get(station_id)
-                )
-                before = self._defaults.get(station_id)
-                root = plan.station_roots[station_id]
-                send = _Send(entry, self._tx_default(limit), before is None or limit < before)
-                by_root.setdefault(root, []).append(send)
-            decisions = []
-            for root, items in sorted(by_root.items()):
-                sends = [i for i in items if isinstance(i, _Send)]
-                if not sends:
-                    continue
-                entries = await self._send_all(sends)
-                kept = [i for i in items if isinstance(i, DecisionEntry)]
-                groups = {
-                    gid: state.summary()
-                    for gid, state in plan.groups.items()
-                    if state.root_id == root
-                }
-                decision = Decision(root, plan.at, trigger, groups, tuple(entries + kept))
-                await self._store.load_management.add_decision(decision)
-                decisions.append(decision)
-            return decisions
-
-    async def _send_all(self, sends: list[_Send]) -> list[DecisionEntry]:
-        """Decreases first; increases only once every decrease was Accepted."""
-        semaphore = asyncio.Semaphore(max(1, self.settings.concurrency))
-
-        async def one(item: _Send) -> DecisionEntry:
-            async with semaphore:
-                return await self._send(item)
-
-        first = [s for s in sends if s.decrease]
-        then = [s for s in sends if not s.decrease]
-        done = list(await asyncio.gather(*(one(s) for s in first)))
-        if all(e.status == "Accepted" for e in done):
-            done += await asyncio.gather(*(one(s) for s in then))
-        else:
-            done += [
-                _with(s.entry, "Deferred", "a decrease elsewhere was not confirmed") for s in then
+            by_root = self._batches(plan)
+            started = [
+                self._sends.dispatch(root, items, _decider(plan, root, trigger))
+                for root, items in sorted(by_root.items())
+                if any(isinstance(i, Send) or i.status == "InFlight" for i in items)
             ]
-        return done
+            if started:
+                self._idle.clear()
+        if not started:
+            return []
+        timeout = self.settings.round_wait if wait is None else wait
+        done, _ = await asyncio.wait(started, timeout=timeout) if timeout > 0 else (set(), set())
+        return [d for t in started if t in done and (d := t.result()) is not None]
 
-    async def _send(self, item: _Send) -> DecisionEntry:
+    def _batches(self, plan: Plan) -> dict[str, list[Send | DecisionEntry]]:
+        """Per root group: the sends this round wants and the entries it keeps as they are."""
+        by_root: dict[str, list[Send | DecisionEntry]] = {}
+        for key, planned in sorted(plan.sessions.items()):
+            s = planned.session
+            accepted = self._accepted.get(key)
+            before = accepted.limit_a if accepted else None
+            entry = DecisionEntry(
+                s.station_id,
+                s.evse_id,
+                "TxProfile",
+                planned.limit_a,
+                s.transaction_id,
+                before,
+                planned.demand.measured_current_a,
+                "Unchanged",
+            )
+            wanted = key in self._force or changed_enough(
+                before, planned.limit_a, threshold_a=self.settings.threshold_a
+            )
+            if wanted:
+                phases = planned.demand.phases
+                profile = self._tx_profile(s, planned.limit_a, phases)
+                decrease = before is None or planned.limit_a < before
+                item: Send | DecisionEntry = Send(entry, profile, decrease, self._force.get(key))
+            else:
+                item = entry
+            by_root.setdefault(planned.root_id, []).append(item)
+        for station_id, limit in sorted(plan.tx_default.items()):
+            before = self._defaults.get(station_id)
+            if before == limit:
+                continue
+            entry = DecisionEntry(station_id, 0, "TxDefault", limit, previous_a=before)
+            root = plan.station_roots[station_id]
+            send = Send(entry, self._tx_default(limit), before is None or limit < before)
+            by_root.setdefault(root, []).append(send)
+        for root, items in by_root.items():
+            self._sends.skip_in_flight(root, items)
+        return by_root
+
+    async def _send(self, item: Send) -> DecisionEntry:
         entry, profile = item.entry, item.profile
         port = self._port_for(entry.station_id)
         if port is None:
-            return _with(entry, "Failed", "station not connected")
+            return with_status(entry, "Failed", "station not connected")
         started = time.monotonic()
         try:
             await self._profiles.check(entry.station_id, profile, port.version != "1.6")
             answer = await port.send(profile)
         except ProfileRefusedError as exc:
-            return _with(entry, "Failed", f"not sent: {exc}")
+            return with_status(entry, "Failed", f"not sent: {exc}")
         except OpenCsmsError as exc:
-            return _with(entry, "Failed", f"{type(exc).__name__}: {exc}")
+            return with_status(entry, "Failed", f"{type(exc).__name__}: {exc}")
         if answer.status != "Accepted":
-            return _with(entry, answer.status, answer.reason)
+            return with_status(entry, answer.status, answer.reason)
         await self._profiles.accepted(entry.station_id, answer.version, profile, answer.payload)
         now = self._clock.now()
         if entry.kind == "TxDefault":
@@ -480,7 +532,7 @@ class LoadManagementWorker:
             if item.forced is not None and self._force.get(key) == item.forced:
                 del self._force[key]  # answered, and no newer needs arrived meanwhile
         elapsed = math.ceil((time.monotonic() - started) * 1000)
-        return _with(entry, "Accepted", f"{elapsed} ms")
+        return with_status(entry, "Accepted", f"{elapsed} ms")
 
     # ------------------------------------------------------------------ profiles
 
@@ -516,18 +568,12 @@ class LoadManagementWorker:
         )
 
 
-def _with(entry: DecisionEntry, status: str, detail: str | None) -> DecisionEntry:
-    return DecisionEntry(
-        entry.station_id,
-        entry.evse_id,
-        entry.kind,
-        entry.limit_a,
-        entry.transaction_id,
-        entry.previous_a,
-        entry.measured_a,
-        status,
-        detail,
-    )
+def _decider(
+    plan: Plan, root: str, trigger: str
+) -> Callable[[tuple[DecisionEntry, ...]], Decision]:
+    """How a root's batch becomes its decision once its sends landed."""
+    groups = {gid: state.summary() for gid, state in plan.groups.items() if state.root_id == root}
+    return lambda entries: Decision(root, plan.at, trigger, groups, entries)
 
 
 def _summary(reasons: list[str]) -> str:

@@ -9,16 +9,22 @@ manager (domain/load_management_worker.py), which never sees a payload.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from opencsms.clock import utc_iso
+from opencsms.domain.charging_profiles import ExternalProfiles
 from opencsms.domain.commands import StationCall
+from opencsms.domain.ev_charging import EvChargingService
 from opencsms.domain.load_management_worker import ProfileAnswer, ProfilePort
-from opencsms.handlers.charging_profiles import purpose_name
+from opencsms.handlers.charging_profiles import purpose_name, schedule_from_2
 from opencsms.ocpp.version import OcppVersion
-from opencsms.smartcharging import ChargingProfile, ChargingSchedule
+from opencsms.smartcharging import ChargingProfile, ChargingSchedule, ProfileKind, ProfilePurpose
 
-__all__ = ["profile_port", "profile_to_payload"]
+__all__ = ["external_profiles", "profile_port", "profile_to_payload"]
+
+EXTERNAL_STACK_LEVEL = 100_000
+"""Stack level of an external limit as a profile: above any a station may report (K08)."""
 
 
 def _limit(value: float | None) -> float | None:
@@ -92,3 +98,35 @@ def profile_port(version: OcppVersion, call: StationCall) -> ProfilePort:
         return ProfileAnswer(str(answer.get("status")), version.value, raw, info.get("reasonCode"))
 
     return ProfilePort(version.value, send)
+
+
+def external_profiles(ev_charging: EvChargingService) -> ExternalProfiles:
+    """The station's external limits in force (K12, stored verbatim) as
+    ChargingStationExternalConstraints profiles, for the CSMS's composite preview.
+
+    A limit's schedule without ``startSchedule`` starts when the station reported it (the limit
+    is in force from the notification); the first schedule is used. A limit reported without a
+    schedule (the report only names its source) limits nothing the CSMS can compute.
+    """
+
+    async def of(station_id: str) -> list[ChargingProfile]:
+        out = []
+        for number, stored in enumerate(await ev_charging.current_limits(station_id), start=1):
+            if not stored.schedules:
+                continue
+            schedule = schedule_from_2(stored.schedules[0])
+            if schedule.start_schedule is None:
+                schedule = dataclasses.replace(schedule, start_schedule=stored.limit.received_at)
+            out.append(
+                ChargingProfile(
+                    id=-number,  # never a real profile id (those are positive)
+                    stack_level=EXTERNAL_STACK_LEVEL,
+                    purpose=ProfilePurpose.EXTERNAL_CONSTRAINTS,
+                    kind=ProfileKind.ABSOLUTE,
+                    schedules=(schedule,),
+                    evse=stored.limit.evse_id or 0,
+                )
+            )
+        return out
+
+    return of

@@ -77,6 +77,17 @@ class InstalledProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class TxRejection:
+    """A TxProfile refused because its transaction is not running on the EVSE (``TxNotFound``).
+    ``ended``: the station had already ended that transaction (a CSMS cannot avoid sending into
+    a stop it has not heard of yet); otherwise the station did not know it yet."""
+
+    evse: int
+    transaction_id: str | None
+    ended: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ReportOutcome:
     """One ReportChargingProfiles sent: the payload and how the CSMS answered (``error`` is the
     CALLERROR code or the failure's name; ``None`` when it was acknowledged)."""
@@ -94,6 +105,8 @@ class ChargingProfiles:
         """Installed profiles, oldest first (a later one wins a tie in the composite)."""
         self.reports: list[ReportOutcome] = []
         """Every ReportChargingProfiles sent, in order."""
+        self.tx_rejections: list[TxRejection] = []
+        """Every TxProfile refused for its transaction (tests check none raced a start)."""
         self.max_installed = MAX_PROFILES
         """2.x: how many profiles fit (SmartChargingCtrlr.Entries maxLimit)."""
         self._tx_start: dict[int, datetime] = {}
@@ -165,9 +178,9 @@ class ChargingProfiles:
             # §3.13.1: only on a connector > 0 with a transaction, never in advance (§5.16.4).
             active = self._transaction(profile.evse)
             if active is None:
-                return Rejection("TxNotFound", "no transaction on this connector")
+                return self._tx_not_found(profile, "no transaction on this connector")
             if profile.transaction_id not in (None, active):  # §5.16 note: no mismatch
-                return Rejection("TxNotFound", "transactionId is not the running transaction")
+                return self._tx_not_found(profile, "transactionId is not the running transaction")
             profile = dataclasses.replace(profile, transaction_id=active)
         problem = check_profile(profile, self.capabilities())
         if problem is not None:
@@ -216,8 +229,16 @@ class ChargingProfiles:
         if profile.transaction_id is None:  # K01.FR.03
             return Rejection("MissingParam", "a TxProfile needs a transactionId")
         if profile.transaction_id != self._transaction(profile.evse):  # K01.FR.09
-            return Rejection("TxNotFound", "no such transaction on this EVSE")
+            return self._tx_not_found(profile, "no such transaction on this EVSE")
         return None
+
+    def _tx_not_found(self, profile: ChargingProfile, detail: str) -> Rejection:
+        ended = any(
+            tx.stopped and tx.id is not None and tx.id == profile.transaction_id
+            for tx in self.station.sessions.history
+        )
+        self.tx_rejections.append(TxRejection(profile.evse, profile.transaction_id, ended))
+        return Rejection("TxNotFound", detail)
 
     def _store(self, kept: list[InstalledProfile], new: InstalledProfile) -> Rejection | None:
         if len(kept) >= self._capacity():  # 1.6 MaxChargingProfilesInstalled / Entries

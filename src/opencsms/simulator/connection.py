@@ -99,6 +99,7 @@ class Link:
         self.session = session
         self._loop = asyncio.get_running_loop()
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._on_result: dict[str, Callable[[dict[str, Any]], None]] = {}
         self._send_lock = asyncio.Lock()
         self._kick = asyncio.Event()
         self._closed = False
@@ -112,9 +113,19 @@ class Link:
         return self._closed
 
     async def call(
-        self, action: str, payload: dict[str, Any], *, validate: bool = True
+        self,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        validate: bool = True,
+        on_result: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """Send a CALL and return the CALLRESULT payload.
+
+        ``on_result`` runs with the CALLRESULT payload as soon as the reader takes it, before it
+        reads the next frame: a station must know what the answer says (1.6: the transactionId
+        of StartTransaction) before it handles a CSMS CALL sent right after it (a TxProfile for
+        that transaction), which the awaiting task, resuming later, cannot guarantee.
 
         Raises ``PayloadValidationError`` for a payload breaking its schema (unless
         ``validate`` is false: fault injection), and a ``CallFailedError`` subclass for a
@@ -126,6 +137,8 @@ class Link:
         self.counters.calls_sent += 1
         future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
         self._replies[pending.message_id] = future
+        if on_result is not None:
+            self._on_result[pending.message_id] = on_result
         self._kick.set()  # a new deadline may exist now
         await self._flush()
         return await future
@@ -198,9 +211,16 @@ class Link:
     def _settle(self, event: SessionEvent) -> None:
         if isinstance(event, CallCompleted):
             future = self._replies.pop(event.pending.message_id, None)
+            hook = self._on_result.pop(event.pending.message_id, None)
             if future is not None and not future.done():
+                if hook is not None:
+                    try:
+                        hook(event.payload)
+                    except Exception:  # a simulator bug must not kill the reader
+                        log.exception("simulator: handling the answer to %s failed", event.pending)
                 future.set_result(event.payload)
         elif isinstance(event, CallFailed):
+            self._on_result.pop(event.pending.message_id, None)
             future = self._replies.pop(event.pending.message_id, None)
             if future is not None and not future.done():
                 future.set_exception(event.error)
@@ -214,6 +234,7 @@ class Link:
             if not future.done():
                 future.set_exception(ConnectionClosedError("connection closed"))
         self._replies.clear()
+        self._on_result.clear()
 
     async def _flush(self) -> None:
         # One writer at a time, so frames reach the socket in the order the session made them.

@@ -35,6 +35,15 @@ class QueuedMessage:
     """Completes the payload just before it is sent (a 1.6 transactionId learnt meanwhile)."""
     on_answer: Callable[[dict[str, Any] | None], None] | None = None
     """Called with the answer (None: refused) before ``delivered`` resolves."""
+    answered: bool = False
+    """``on_answer`` ran (from the reader, as the CALLRESULT arrived: see ``Link.call``)."""
+
+    def answer_now(self, answer: dict[str, Any]) -> None:
+        """Run ``on_answer`` once, as soon as the reader takes the CALLRESULT: the station
+        then knows a 1.6 transactionId before it handles the CSMS's next CALL."""
+        if not self.answered and self.on_answer is not None:
+            self.answered = True
+            self.on_answer(answer)
 
 
 class Outbox:
@@ -95,7 +104,9 @@ class Outbox:
                     message.payload = message.prepare(message.payload)
                     message.prepare = None
                 try:
-                    answer: dict[str, Any] | None = await link.call(message.action, message.payload)
+                    answer: dict[str, Any] | None = await link.call(
+                        message.action, message.payload, on_result=message.answer_now
+                    )
                 except CallTimeoutError:
                     continue  # unacknowledged: send the same message again
                 except ConnectionClosedError:
@@ -108,7 +119,7 @@ class Outbox:
                     with contextlib.suppress(CallFailedError):
                         await link.call(message.action, message.payload)
                 self._queue.popleft()
-                if message.on_answer is not None:
+                if message.on_answer is not None and not message.answered:
                     message.on_answer(answer)
                 if not message.delivered.done():
                     message.delivered.set_result(answer)

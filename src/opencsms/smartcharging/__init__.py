@@ -22,6 +22,7 @@ from opencsms.smartcharging.composite import (
     StationState,
     composite_schedule,
     limit_at,
+    lowest_of,
     next_change,
     station_budget,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "check_profile",
     "composite_schedule",
     "limit_at",
+    "lowest_of",
     "next_change",
     "parse_schedule",
     "share_power",

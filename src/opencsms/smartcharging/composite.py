@@ -55,6 +55,7 @@ __all__ = [
     "StationState",
     "composite_schedule",
     "limit_at",
+    "lowest_of",
     "next_change",
     "station_budget",
 ]
@@ -139,6 +140,26 @@ def composite_schedule(
             continue  # equal adjacent periods are one period
         periods.append(CompositePeriod(offset, value, phases))
     return CompositeSchedule(evse, start, duration, unit, tuple(periods))
+
+
+def lowest_of(first: CompositeSchedule, *others: CompositeSchedule) -> CompositeSchedule:
+    """The period-by-period minimum of composite schedules of one EVSE, window and unit: what
+    several limits that all apply at once allow (e.g. external limits from several sources,
+    2.0.1 K12, each of which the station must respect). ``None`` limits nothing; the phases are
+    the fewest any of them allows."""
+    schedules = (first, *others)
+    offsets = sorted({p.start_period for s in schedules for p in s.periods})
+    periods: list[CompositePeriod] = []
+    for offset in offsets:
+        found = [[p for p in s.periods if p.start_period <= offset][-1] for s in schedules]
+        limit = _lowest(p.limit for p in found)
+        phases = min((p.number_phases for p in found if p.number_phases), default=None)
+        if periods and (periods[-1].limit, periods[-1].number_phases) == (limit, phases):
+            continue
+        periods.append(CompositePeriod(offset, limit, phases))
+    return CompositeSchedule(
+        first.evse, first.start, first.duration, first.rate_unit, tuple(periods)
+    )
 
 
 def limit_at(
