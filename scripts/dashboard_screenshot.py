@@ -8,6 +8,9 @@ the wallbox from the station page like an operator would, and saves::
     docs/img/dashboard.png          the fleet overview
     docs/img/dashboard-station.png  the wallbox's station page
     docs/img/dashboard-session.png  the session with its power and energy chart
+    docs/img/dashboard-load.png     load management: the site's groups, allocation, decisions
+    docs/img/dashboard-cdrs.png     the charge detail records (after the wallbox's session ends)
+    docs/img/dashboard-cdr.png      one CDR with its cost breakdown
 
 Run: ``.venv/bin/python scripts/dashboard_screenshot.py [--out docs/img] [--seconds 50]``.
 """
@@ -55,6 +58,7 @@ async def shoot(out: Path, seconds: float, chromium: str) -> None:
         fleet = tasks.create_task(run_demo_fleet(csms))
         await csms.stations.create(StationSpec(id=WALLBOX))
         await price_every_session(csms)
+        await manage_the_site(csms)
         wallbox = StationConfig(
             id=WALLBOX,
             version=OcppVersion.V201,
@@ -92,6 +96,17 @@ async def shoot(out: Path, seconds: float, chromium: str) -> None:
             await page.goto(session_url)
             await expect(page.get_by_test_id("power-line")).to_be_attached()
             await page.screenshot(path=out / "dashboard-session.png", full_page=True)
+            await page.goto(f"{base}#/load")
+            await expect(page.get_by_test_id("load-sessions-table")).to_contain_text(WALLBOX)
+            await page.screenshot(path=out / "dashboard-load.png", full_page=True)
+            await station.sessions.stop(1, "Local")
+            await page.goto(f"{base}#/cdrs")
+            cdrs = page.get_by_test_id("cdrs-table")
+            await expect(cdrs).to_contain_text(WALLBOX, timeout=15_000)
+            await page.screenshot(path=out / "dashboard-cdrs.png", full_page=True)
+            await cdrs.get_by_role("row").filter(has_text=WALLBOX).get_by_role("link").first.click()
+            await expect(page.get_by_test_id("cdr-total")).to_be_visible()
+            await page.screenshot(path=out / "dashboard-cdr.png", full_page=True)
             await browser.close()
         fleet.cancel()
 
@@ -113,6 +128,23 @@ async def price_every_session(csms: Csms) -> None:
         (await api.put("/tariff-assignments/default", json=assign)).raise_for_status()
 
 
+async def manage_the_site(csms: Csms) -> None:
+    """A site of 63 A with the wallbox and two demo stations in a 32 A row (load page)."""
+    base = f"http://127.0.0.1:{csms.ports.http}/api/v1"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers) as api:
+        site = {"id": "DEPOT", "name": "Depot", "max_current_a": 63}
+        (await api.post("/load-groups", json=site)).raise_for_status()
+        row = {"id": "ROW-A", "name": "Row A", "parent_id": "DEPOT", "max_current_a": 32}
+        (await api.post("/load-groups", json=row)).raise_for_status()
+        for station_id in (WALLBOX, "DEMO-201-0001", "DEMO-201-0002"):
+            member = {"max_current_a": 32}
+            path = f"/load-groups/ROW-A/members/{station_id}"
+            response = await api.put(path, json=member)
+            if response.status_code != 404:  # a demo station the demo has not created yet
+                response.raise_for_status()
+
+
 async def charging(page: Page) -> None:
     """Wait until the overview shows sessions running (the demo's drivers arrive in seconds)."""
     await page.wait_for_function(
@@ -130,7 +162,14 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     asyncio.run(shoot(args.out, args.seconds, args.chromium))
-    for name in ("dashboard.png", "dashboard-station.png", "dashboard-session.png"):
+    for name in (
+        "dashboard.png",
+        "dashboard-station.png",
+        "dashboard-session.png",
+        "dashboard-load.png",
+        "dashboard-cdrs.png",
+        "dashboard-cdr.png",
+    ):
         print(args.out / name)
 
 

@@ -46,10 +46,9 @@ class Metrics:
         key = (action, direction, result)
         self.messages[key] = self.messages.get(key, 0) + 1
 
-    def handled(self, action: str, seconds: float, result: str) -> None:
-        """A station CALL the CSMS answered (``ok``) or answered with a CALLERROR (``error``)."""
-        key = (action, "in", result)
-        self.messages[key] = self.messages.get(key, 0) + 1
+    def handled(self, action: str, seconds: float) -> None:
+        """A station CALL a handler took ``seconds`` to decide (answered or refused). The message
+        itself is counted by :meth:`message`, which the RPC session calls for every answer."""
         series = self.durations.get(action)
         if series is None:
             series = self.durations[action] = [0.0] * (len(DURATION_BUCKETS) + 3)
@@ -130,7 +129,8 @@ def render(
     w.family(
         "opencsms_messages_total",
         "counter",
-        "OCPP CALLs by action, direction (in: from stations, out: to stations) and result.",
+        "OCPP CALLs by action, direction (in: from stations, out: to stations) and result "
+        "(ok, a CALLERROR code, invalid, timeout, closed, late).",
         (
             ({"action": a, "direction": d, "result": r}, n)
             for (a, d, r), n in sorted(metrics.messages.items())

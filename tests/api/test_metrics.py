@@ -4,13 +4,17 @@ CALLs, start sessions and raise alerts; the token is required only when configur
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from pathlib import Path
 
 import httpx
+import orjson
 
 from opencsms.app import Csms
+from opencsms.domain.model import RegistrationStatus
 from opencsms.domain.stations import StationSpec
+from opencsms.errors import CallFailedError
 from tests.handlers.builders import add_token, booted, start_16
 from tests.wire import ADMIN_TOKEN, raw_station, running_csms, settings_for
 
@@ -82,3 +86,57 @@ async def test_metrics_can_require_the_token(tmp_path: Path) -> None:
     assert refused.status_code == 401
     assert allowed.status_code == 200
     assert "opencsms_active_sessions 0" in allowed.text
+
+
+async def test_every_incoming_call_and_reply_is_counted_with_its_outcome(csms: Csms) -> None:
+    """Refusals before any handler (frame, schema, unknown action, registration gate) are counted
+    with the CALLERROR code sent; replies to the CSMS's own calls with their outcome."""
+    await csms.stations.create(StationSpec(id="Q1"))
+    await csms.stations.create(StationSpec(id="Q2", registration=RegistrationStatus.PENDING))
+    async with raw_station(csms, "Q2") as pending:
+        gated = await pending.call("Heartbeat", {})  # the registration gate refuses (B02.FR.09)
+    async with raw_station(csms, "Q1") as cp:
+        await booted(cp, "ocpp1.6")
+        bad_schema = await cp.call("StatusNotification", {"connectorId": 1})
+        unknown = await cp.call("MakeCoffee-1234", {})
+        await cp.send_raw('[2, "x1", "Heartbeat", 5]')  # payload not an object
+        not_object = await cp.recv()
+        ok = await cp.call("Heartbeat", {})
+        # the CSMS's own calls: a CALLERROR reply, an invalid reply, a good reply
+        replies = [
+            lambda mid: [4, mid, "NotSupported", "no cache here", {}],
+            lambda mid: [3, mid, {"status": "Maybe"}],
+            lambda mid: [3, mid, {"status": "Accepted"}],
+        ]
+        for reply in replies:
+            call = asyncio.create_task(csms.call_station("Q1", "ClearCache", {}))
+            frame = await cp.recv()
+            await cp.send_raw(orjson.dumps(reply(frame[1])).decode())
+            with contextlib.suppress(CallFailedError):
+                await call
+    assert [gated[0], bad_schema[0], unknown[0], not_object[0], ok[0]] == [4, 4, 4, 4, 3]
+    text = (await scrape(csms)).text
+
+    def count(action: str, direction: str, result: str) -> float:
+        labels = f'action="{action}",direction="{direction}",result="{result}"'
+        return value(text, f"opencsms_messages_total{{{labels}}}")
+
+    assert count("Heartbeat", "in", gated[2]) == 1
+    assert gated[2] == "SecurityError"
+    assert count("Heartbeat", "in", "ok") == 1
+    assert count("StatusNotification", "in", bad_schema[2]) == 1
+    assert bad_schema[2] == "OccurenceConstraintViolation"
+    # the peer's free text never becomes a label
+    assert count("unknown", "in", "NotImplemented") == 1
+    assert "MakeCoffee" not in text
+    assert count("unknown", "in", not_object[2]) == 1
+    assert count("ClearCache", "out", "NotSupported") == 1
+    assert count("ClearCache", "out", "invalid") == 1
+    assert count("ClearCache", "out", "ok") == 1
+    total_in = sum(
+        float(v)
+        for v in re.findall(
+            r'^opencsms_messages_total\{[^}]*direction="in"[^}]*\} (\S+)$', text, re.M
+        )
+    )
+    assert total_in == 6  # every CALL the station sent: Heartbeat x2, Boot, Status, unknown x2

@@ -186,3 +186,40 @@ async def test_cost_recompute_adds_a_revision_and_leaves_the_cdr(csms: Csms) -> 
         assert (stored["cost_revision"], stored["gross"]) == (1, "3.00")
         assert stored["issued_at"] == cdr.issued_at.isoformat().replace("+00:00", "Z")
         assert (await api.get("/api/v1/transactions/999/cost")).status_code == 404
+
+
+async def test_a_recompute_uses_the_assignment_in_force_when_the_session_started(
+    csms: Csms,
+) -> None:
+    """Assignment history: re-assigning a place prices the sessions that start afterwards, while
+    a recompute of an older session keeps the tariff assigned at its start."""
+    await csms.stations.create(StationSpec(id="CP1"))
+    async with api_client(csms) as api:
+        await api.post("/api/v1/tariffs", json={"id": "OLD", **energy("0.30")})
+        await api.post("/api/v1/tariffs", json={"id": "NEW", **energy("0.50")})
+        await api.put("/api/v1/tariff-assignments/stations/CP1", json={"tariff_id": "OLD"})
+        before = await stopped_session(csms, "TAG", 1)
+        assert (await wait_cdr(csms, before)).tariff_id == "OLD"
+        await api.put("/api/v1/tariff-assignments/stations/CP1", json={"tariff_id": "NEW"})
+        after = await stopped_session(csms, "TAG", 1)
+        assert (await wait_cdr(csms, after)).tariff_id == "NEW"
+        recomputed = (await api.get(f"/api/v1/transactions/{before}/cost?recompute=true")).json()
+        assert (recomputed["revision"], recomputed["tariff_id"]) == (2, "OLD")
+        assert recomputed["breakdown"]["gross"] == "3.00"
+        # unassigned: a later session pays nothing, the earlier ones keep their tariffs
+        gone = await api.delete("/api/v1/tariff-assignments/stations/CP1")
+        assert gone.status_code == 204
+        unpriced = await stopped_session(csms, "TAG", 1)
+        assert (await wait_cdr(csms, unpriced)).tariff_id is None
+        again = (await api.get(f"/api/v1/transactions/{after}/cost?recompute=true")).json()
+        assert again["tariff_id"] == "NEW"
+        history = await api.get(
+            "/api/v1/tariff-assignments/history", params={"scope": "station", "target": "CP1"}
+        )
+        bad_scope = await api.get("/api/v1/tariff-assignments/history", params={"scope": "x"})
+    assert history.status_code == 200, history.text
+    periods = history.json()
+    assert [p["tariff_id"] for p in periods] == ["OLD", "NEW"]
+    assert periods[0]["valid_to"] == periods[1]["valid_from"]
+    assert periods[1]["valid_to"] is not None  # closed by the unassignment
+    assert bad_scope.status_code == 422

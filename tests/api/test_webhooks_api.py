@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 
 from opencsms.app import Csms
 from opencsms.domain.stations import StationSpec
+from opencsms.domain.webhook_model import WEBHOOK_EVENT_TYPES
 from tests.wire import api_client, raw_station, running_csms, settings_for
 
 SECRET = "s3cret-for-the-receiver-0123456789"
@@ -238,3 +240,72 @@ async def test_bad_subscriptions_are_refused_precisely(csms: Csms) -> None:
     assert gone.status_code == 204
     assert listed.json() == []
     assert unauthenticated.status_code == 401
+
+
+async def test_a_store_outage_during_intake_is_retried_and_nothing_is_lost(
+    tmp_path: Path, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store refuses the deliveries (their table is gone, as in an outage): the intake logs
+    once, retries the same event with back-off instead of dying or spinning, and delivers it
+    once the store is back; the events behind it follow in order."""
+    async with running_csms(settings_for(tmp_path, **FAST)) as csms:
+        await csms.stations.create(StationSpec(id="W7"))
+        async with api_client(csms) as api:
+            created = await api.post(
+                "/api/v1/webhooks",
+                json={"url": receiver.url, "secret": SECRET, "event_types": ["station.connected"]},
+            )
+            assert created.status_code == 201, created.text
+        database = tmp_path / "csms.db"
+        with sqlite3.connect(database) as db:
+            db.execute("ALTER TABLE webhook_deliveries RENAME TO webhook_deliveries_away")
+        async with raw_station(csms, "W7"):
+            pass
+        async with raw_station(csms, "W7"):
+            pass
+        # the first event failed to be stored, more than once; the second waits behind it
+        await until(lambda: csms.webhooks.intake_failures >= 2)
+        assert csms.webhooks.intake_backlog >= 1
+        assert receiver.requests == []
+        with sqlite3.connect(database) as db:
+            db.execute("ALTER TABLE webhook_deliveries_away RENAME TO webhook_deliveries")
+        requests = await receiver.wait_for(2)
+    bodies = [verify(SECRET, r) for r in requests]
+    assert [b["type"] for b in bodies] == ["station.connected", "station.connected"]
+    assert bodies[0]["event"]["id"] < bodies[1]["event"]["id"]
+    failures = [r for r in caplog.records if "could not store the deliveries" in r.getMessage()]
+    assert len(failures) == 1  # one log per outage, not one per retry
+    assert any(
+        "after" in r.getMessage() and "failed tries" in r.getMessage() for r in caplog.records
+    )
+    assert csms.webhooks.intake_overflows == 0
+
+
+async def test_without_subscriptions_the_intake_queues_nothing(
+    csms: Csms, receiver: Receiver
+) -> None:
+    """The intake listens only to what enabled subscriptions want: a node without webhooks keeps
+    no backlog of feed events (so it can never fall behind)."""
+    await csms.stations.create(StationSpec(id="W8"))
+    await until(lambda: csms.webhooks.intake_types is not None)
+    assert csms.webhooks.intake_types == frozenset()
+    with csms.feed.listening() as probe:
+        async with raw_station(csms, "W8"):
+            assert (await probe.get()) is not None  # the event went through the feed
+    assert csms.webhooks.intake_backlog == 0
+    async with api_client(csms) as api:
+        created = await api.post(
+            "/api/v1/webhooks", json={"url": receiver.url, "event_types": ["alert.raised"]}
+        )
+        assert created.status_code == 201, created.text
+        assert csms.webhooks.intake_types == frozenset({"alert.raised"})
+        await api.post("/api/v1/webhooks", json={"url": receiver.url, "event_types": []})
+        assert csms.webhooks.intake_types == WEBHOOK_EVENT_TYPES  # [] means every type
+        await api.delete(f"/api/v1/webhooks/{created.json()['id']}")
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Return once ``check()`` holds; an in-memory counter has no event to wait on: re-read it."""
+    async with asyncio.timeout(timeout):
+        while not check():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)

@@ -8,8 +8,11 @@ stops it from the page. Every wait is on what the page shows (Playwright's expec
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -21,7 +24,10 @@ from tests.dashboard.browser import chromium
 from tests.simulator.helpers import sim_config
 from tests.wire import ADMIN_TOKEN, api_client, running_csms, settings_for
 
-pytestmark = pytest.mark.timeout(90)
+if TYPE_CHECKING:
+    from playwright.async_api import Download, Page
+
+pytestmark = pytest.mark.timeout(120)
 
 STATION = "DASH-1"
 TOKEN = "DRIVER-DASH"
@@ -128,7 +134,78 @@ async def test_operator_starts_a_session_and_watches_its_power_curve(tmp_path: P
             await expect(page.get_by_test_id("session-status")).to_have_text(
                 "Completed", timeout=WAIT_MS
             )
+            await operate_the_station_forms(page)
+            await read_the_cdr_and_export_it(page)
         assert errors == [], errors
+
+
+async def operate_the_station_forms(page: Page) -> None:
+    """Trigger, unlock, any action (and its refusal of bad JSON), then reset, each answered by
+    the simulated 2.0.1 station and shown on the page."""
+    from playwright.async_api import expect
+
+    await page.goto(page.url.split("#")[0] + f"#/stations/{STATION}")
+    await expect(page.get_by_test_id("commands")).to_be_visible()
+    result = page.get_by_test_id("command-result")
+
+    async def answered(submit: str, answer: str) -> None:
+        await page.get_by_test_id(submit).click()
+        await expect(result.get_by_test_id("command-status")).to_have_text(
+            "Answered", timeout=WAIT_MS
+        )
+        await expect(result.get_by_test_id("command-answer")).to_have_text(answer)
+
+    await page.get_by_test_id("trigger-message").select_option("Heartbeat")
+    await answered("trigger-submit", "Accepted")
+    await expect(result).to_contain_text("TriggerMessage")
+    await page.get_by_test_id("unlock-evse").fill("1")
+    await answered("unlock-submit", "Unlocked")
+    await expect(result).to_contain_text("UnlockConnector")
+    await page.get_by_test_id("generic-action").fill("ClearCache")
+    await page.get_by_test_id("generic-payload").fill("{not json")
+    await page.get_by_test_id("generic-submit").click()
+    await expect(result.get_by_test_id("command-error")).to_contain_text("not JSON")
+    await page.get_by_test_id("generic-payload").fill("{}")
+    await answered("generic-submit", "Accepted")
+    await expect(result).to_contain_text("ClearCache")
+    # last: the station reboots after accepting
+    await page.get_by_test_id("reset-type").select_option("on_idle")
+    await answered("reset-submit", "Accepted")
+    await expect(result).to_contain_text("Reset")
+
+
+async def downloaded(download: Download) -> str:
+    """The text of a file the page downloaded."""
+    path = await download.path()
+    return await asyncio.to_thread(path.read_text)
+
+
+async def read_the_cdr_and_export_it(page: Page) -> None:
+    """The stopped session's CDR is listed, its cost breakdown shown, and both exports download
+    with the token (fetched, then saved from a blob)."""
+    from playwright.async_api import expect
+
+    await page.get_by_test_id("nav-cdrs").click()
+    await page.get_by_test_id("cdr-filter-station").fill(STATION)
+    await page.get_by_test_id("cdr-filter-apply").click()
+    cdrs = page.get_by_test_id("cdrs-table")
+    await expect(cdrs).to_contain_text(STATION, timeout=WAIT_MS)
+    await expect(cdrs).to_contain_text("AC-STANDARD v1")
+    async with page.expect_download() as csv_download:
+        await page.get_by_test_id("cdr-export-csv").click()
+    lines = (await downloaded(await csv_download.value)).splitlines()
+    assert len(lines) == 2, lines  # the header and this session
+    assert STATION in lines[1]
+    await expect(page.get_by_test_id("cdr-export-status")).to_contain_text("cdrs.csv")
+    async with page.expect_download() as ocpi_download:
+        await page.get_by_test_id("cdr-export-ocpi").click()
+    ocpi = json.loads(await downloaded(await ocpi_download.value))
+    assert [c["cdr_token"]["uid"] for c in ocpi] == [TOKEN]
+
+    await cdrs.locator("[data-testid^=cdr-link-]").first.click()
+    await expect(page.get_by_test_id("cdr-total")).to_have_text(re.compile(r"^\d+\.\d\d EUR$"))
+    await expect(page.get_by_test_id("cdr-cost")).to_contain_text("AC-STANDARD version 1")
+    await expect(page.get_by_test_id("cdr-cost")).to_contain_text("Tax (21.0 %)")
 
 
 async def test_operator_acknowledges_and_resolves_an_alert_and_reads_tariffs(
@@ -170,4 +247,37 @@ async def test_operator_acknowledges_and_resolves_an_alert_and_reads_tariffs(
             await expect(page.get_by_test_id("alerts-list")).to_contain_text("No alert.")
             await page.get_by_test_id("alert-status").select_option("resolved")
             await expect(page.get_by_test_id("alerts-table")).to_contain_text("connector_faulted")
+
+            # Load management: the site tree with its limits, then a session's allocation.
+            async with api_client(csms) as api:
+                for group in (
+                    {"id": "SITE", "name": "Depot", "max_current_a": 100},
+                    {"id": "ROW-A", "parent_id": "SITE", "max_current_a": 32},
+                ):
+                    created = await api.post("/api/v1/load-groups", json=group)
+                    assert created.status_code == 201, created.text
+                member = await api.put(
+                    f"/api/v1/load-groups/ROW-A/members/{STATION}", json={"max_current_a": 32}
+                )
+                assert member.status_code == 200, member.text
+                token = await api.post(
+                    "/api/v1/id-tokens", json={"id_token": TOKEN, "type": "ISO14443"}
+                )
+                assert token.status_code == 201, token.text
+            await station.clear_fault(1)
+            await page.get_by_test_id("nav-load").click()
+            await expect(page.get_by_test_id("load-group-SITE")).to_contain_text(
+                "100.0 A per phase"
+            )
+            await expect(page.get_by_test_id("load-group-ROW-A")).to_contain_text(
+                f"32.0 A per phase · 1 member ({STATION})"
+            )
+            await expect(page.get_by_test_id("load-no-sessions")).to_be_visible()
+            await station.sessions.start(1, TOKEN)
+            sessions = page.get_by_test_id("load-sessions-table")
+            await expect(sessions).to_contain_text(STATION, timeout=WAIT_MS)
+            await expect(sessions).to_contain_text("ROW-A")
+            await expect(page.get_by_test_id("load-decisions-table")).to_contain_text(
+                "TxProfile", timeout=WAIT_MS
+            )
         assert errors == [], errors

@@ -212,6 +212,14 @@ def _version_out(v: TariffVersion) -> VersionOut:
     )
 
 
+class AssignmentPeriodOut(BaseModel):
+    scope: str
+    target: str
+    tariff_id: str
+    valid_from: datetime
+    valid_to: datetime | None = Field(description="null: in force now")
+
+
 def _assignment_out(a: Assignment) -> AssignmentOut:
     return AssignmentOut(
         scope=a.scope.value, target=a.target, tariff_id=a.tariff_id, updated_at=a.updated_at
@@ -334,6 +342,27 @@ def tariffs_router(csms: Csms) -> APIRouter:
     async def list_assignments() -> list[AssignmentOut]:
         """Every assignment: EVSE, station, token group and default."""
         return [_assignment_out(a) for a in await csms.tariffs.assignments()]
+
+    @router.get(
+        "/tariff-assignments/history",
+        response_model=list[AssignmentPeriodOut],
+        responses=errors({422: "Unknown scope"}),
+    )
+    async def assignment_history(
+        scope: AssignmentScope, target: Annotated[str, Query()] = ""
+    ) -> list[AssignmentPeriodOut]:
+        """Which tariff the place had when, oldest first (``valid_to`` null: in force now).
+        ``target``: the station id, ``<station>/<evse id>``, the group id, or empty (default)."""
+        return [
+            AssignmentPeriodOut(
+                scope=a.scope.value,
+                target=a.target,
+                tariff_id=a.tariff_id,
+                valid_from=a.updated_at,
+                valid_to=until,
+            )
+            for a, until in await csms.tariffs.history(scope, target)
+        ]
 
     async def assign(scope: AssignmentScope, target: str, body: AssignmentIn) -> AssignmentOut:
         try:

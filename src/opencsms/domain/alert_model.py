@@ -42,6 +42,7 @@ class AlertType(StrEnum):
     MONITOR_EVENT = "monitor_event"
     TRANSACTION_STUCK = "transaction_stuck"
     LOCAL_LIST_OUT_OF_SYNC = "local_list_out_of_sync"
+    CERTIFICATE_EXPIRING = "certificate_expiring"
 
 
 class AlertSeverity(StrEnum):

@@ -23,6 +23,11 @@ the events it receives and the time of its periodic checks, and stores what come
   seconds; resolved when it ends or meter values arrive.
 * ``local_list_out_of_sync`` — a managed station's local list sync ended without the station
   holding the CSMS's list (D01/D02, 1.6 §5.15); resolved when a sync succeeds.
+* ``certificate_expiring`` — a certificate the CSMS signed and the station uses ends within
+  ``certificate_expiry_warning_days`` (A02/A03 renewal is due; 2.0.1 A02.FR.14 / 1.6 whitepaper
+  A02), one alert per (station, serial), severity by the days left (:func:`certificate_severity`,
+  raised as time passes by the service's watchdog); resolved when the station accepts a newer
+  certificate of the same use (:class:`CertificateRenewed`), or by an operator.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import orjson
 from opencsms.domain.alert_model import AlertSeverity, AlertType, Occurrence
 from opencsms.domain.fleet_events import (
     BootReported,
+    CertificateExpiring,
     FleetEvent,
     JobChanged,
     LocalListSyncChanged,
@@ -53,6 +59,9 @@ __all__ = [
     "Raise",
     "ReconnectCounter",
     "Rule",
+    "certificate_key",
+    "certificate_occurrence",
+    "certificate_severity",
     "connector_key",
     "monitor_key",
     "rules_for",
@@ -80,6 +89,37 @@ Rule = Raise | Clear
 
 def connector_key(evse_id: int, connector_id: int) -> str:
     return f"evse:{evse_id}/connector:{connector_id}"
+
+
+def certificate_key(use: str, serial: str) -> str:
+    return f"certificate:{use}:{serial}"
+
+
+def certificate_severity(days_left: float) -> AlertSeverity:
+    """Expired: critical; a week or less: major; two weeks or less: minor; else a warning."""
+    if days_left <= 0:
+        return AlertSeverity.CRITICAL
+    if days_left <= 7:
+        return AlertSeverity.MAJOR
+    if days_left <= 14:
+        return AlertSeverity.MINOR
+    return AlertSeverity.WARNING
+
+
+def certificate_occurrence(
+    station_id: str, use: str, serial: str, not_after: datetime, now: datetime
+) -> Occurrence:
+    """The ``certificate_expiring`` occurrence of one certificate as seen at ``now``."""
+    days_left = (not_after - now).total_seconds() / 86400
+    when = "expired" if days_left <= 0 else f"expires in {max(1, int(days_left))} days"
+    return Occurrence(
+        AlertType.CERTIFICATE_EXPIRING,
+        station_id,
+        certificate_key(use, serial),
+        certificate_severity(days_left),
+        f"station {station_id}: {use} {serial} {when} ({not_after.date().isoformat()})",
+        {"use": use, "serial": serial, "not_after": not_after.isoformat()},
+    )
 
 
 def monitor_key(component_json: str, variable_json: str) -> str:
@@ -158,6 +198,11 @@ def rules_for(event: FleetEvent) -> list[Rule]:
         return _monitor_rules(event)
     if isinstance(event, LocalListSyncChanged):
         return _local_list_rules(event)
+    if isinstance(event, CertificateExpiring):
+        occurrence = certificate_occurrence(
+            event.station_id, event.use, event.serial, event.not_after, event.at
+        )
+        return [Raise(occurrence)]
     if isinstance(event, TransactionChanged) and not event.transaction.open:
         tx = event.transaction
         return [

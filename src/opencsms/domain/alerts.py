@@ -33,9 +33,17 @@ from opencsms.domain.alert_model import (
     repeated,
     resolved,
 )
-from opencsms.domain.alert_rules import Clear, Raise, ReconnectCounter, Rule, rules_for
+from opencsms.domain.alert_rules import (
+    Clear,
+    Raise,
+    ReconnectCounter,
+    Rule,
+    certificate_occurrence,
+    rules_for,
+)
 from opencsms.domain.fleet_events import (
     AlertChanged,
+    CertificateRenewed,
     FleetEvent,
     FleetEvents,
     MeterValuesStored,
@@ -45,7 +53,7 @@ from opencsms.domain.fleet_events import (
 )
 from opencsms.domain.model import RegistrationStatus
 from opencsms.domain.transaction_model import TransactionStatus
-from opencsms.errors import NotFoundError, OpenCsmsError
+from opencsms.errors import NotFoundError
 
 if TYPE_CHECKING:
     from opencsms.storage.store import Storage
@@ -133,7 +141,8 @@ class AlertService:
                     event = await subscription.get()
                     try:
                         await self.observe(event)
-                    except OpenCsmsError:
+                    except Exception:  # any error (a PostgreSQL outage is the driver's own
+                        # exception): log it and go on; a dead task would stop every alert
                         log.exception("alerts: could not apply %s", type(event).__name__)
         finally:
             subscription.close()
@@ -153,6 +162,8 @@ class AlertService:
             burst = self._reconnects.connected(event.station_id, event.at)
             if burst is not None:
                 rules.append(burst)
+        elif isinstance(event, CertificateRenewed):
+            rules.extend(self._superseded_certificates(event))
         elif isinstance(event, TransactionChanged):
             tx = event.transaction
             if tx.open:
@@ -174,6 +185,23 @@ class AlertService:
                     )
         for rule in rules:
             await self.apply(rule)
+
+    def _superseded_certificates(self, event: CertificateRenewed) -> list[Rule]:
+        """The open ``certificate_expiring`` alerts of the station's other certificates of this
+        use: the renewed one replaces them (the per-serial keys are found among open alerts)."""
+        return [
+            Clear(
+                AlertType.CERTIFICATE_EXPIRING,
+                alert.station_id,
+                alert.key,
+                f"replaced by certificate {event.serial} (ends {event.not_after.date()})",
+            )
+            for alert in list(self._open.values())
+            if alert.type is AlertType.CERTIFICATE_EXPIRING
+            and alert.station_id == event.station_id
+            and alert.details.get("use") == event.use
+            and alert.details.get("serial") != event.serial
+        ]
 
     async def apply(self, rule: Rule) -> Alert | None:
         """Raise or clear as ``rule`` says; the stored alert, or None when nothing changed."""
@@ -282,7 +310,7 @@ class AlertService:
             await asyncio.sleep(self.settings.check_interval)
             try:
                 await self.check()
-            except OpenCsmsError:
+            except Exception:  # as above: the next round tries again
                 log.exception("alerts: watchdog check failed")
 
     async def check(self) -> None:
@@ -292,11 +320,33 @@ class AlertService:
         for rule in self._reconnects.quiet(now):
             await self.apply(rule)
         await self._check_sessions(now)
+        await self._check_certificates(now)
         if not self._startup_checked and now - self._started_at >= timedelta(
             seconds=self.settings.offline_after
         ):
             self._startup_checked = True
             await self._check_absent(now)
+
+    async def _check_certificates(self, now: datetime) -> None:
+        """Raise the severity of open ``certificate_expiring`` alerts as their end comes closer
+        (the expiry check announces each certificate once)."""
+        for alert in list(self._open.values()):
+            if alert.type is not AlertType.CERTIFICATE_EXPIRING:
+                continue
+            try:
+                not_after = datetime.fromisoformat(str(alert.details["not_after"]))
+            except (KeyError, ValueError):
+                continue
+            details = alert.details
+            occurrence = certificate_occurrence(
+                alert.station_id,
+                str(details.get("use")),
+                str(details.get("serial")),
+                not_after,
+                now,
+            )
+            if _more_severe(occurrence.severity, alert.severity):
+                await self.raise_alert(occurrence)
 
     async def _check_liveness(self, now: datetime) -> None:
         window = timedelta(seconds=self.settings.offline_after)
@@ -382,3 +432,8 @@ class AlertService:
 
 def occurrence_key(occurrence: Occurrence) -> str:
     return dedup_key(occurrence.type, occurrence.station_id, occurrence.key)
+
+
+def _more_severe(a: AlertSeverity, b: AlertSeverity) -> bool:
+    order = list(AlertSeverity)  # declared from critical down to info
+    return order.index(a) < order.index(b)

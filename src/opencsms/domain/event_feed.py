@@ -297,6 +297,11 @@ class FeedListener:
             return
         self._queue.put_nowait(event)
 
+    @property
+    def backlog(self) -> int:
+        """Events offered and not yet taken."""
+        return self._queue.qsize()
+
     async def get(self) -> PublicEvent | None:
         """The next event; ``None`` once the listener overflowed or the feed closed."""
         return await self._queue.get()

@@ -15,8 +15,11 @@ session's start (:meth:`~opencsms.billing.Tariff.valid_at`):
 
 The tariff is priced with its version that was current when the session started (OCPI: a CDR
 keeps what was valid at the start); a session older than the tariff uses version 1. Assignments
-are read as they are now: changing an assignment later re-prices running sessions and a
-recompute, never an issued CDR.
+are read as they were at the session's start too (by the CSMS's clock: when the session was
+first reported): every change is kept in the assignment
+history (valid from / to), so re-assigning a place later changes neither a running session's
+price nor a recompute of an old one (nor, ever, an issued CDR). Assignments made before the
+history existed count as valid since always (migration 0017).
 """
 
 from __future__ import annotations
@@ -187,17 +190,27 @@ class TariffService:
         return assignment
 
     async def unassign(self, scope: AssignmentScope, target: str) -> None:
-        if not await self._storage.tariffs.delete_assignment(scope, target):
+        if not await self._storage.tariffs.delete_assignment(scope, target, self._clock.now()):
             where = f"{scope.value} {target}".strip()
             raise NotFoundError(f"no tariff is assigned to {where}")
 
     async def assignments(self) -> list[Assignment]:
         return await self._storage.tariffs.assignments()
 
+    async def history(
+        self, scope: AssignmentScope, target: str
+    ) -> list[tuple[Assignment, datetime | None]]:
+        """The place's assignments, oldest first, each with when it ended (None: current)."""
+        return await self._storage.tariffs.assignment_history(scope, target)
+
     async def resolve(self, tx: Transaction) -> TariffVersion | None:
         """The tariff version ``tx`` pays (see the module docstring), or ``None``."""
         at = tx.started_at or tx.created_at
-        by_place = {(a.scope, a.target): a for a in await self._storage.tariffs.assignments()}
+        # Assignments are looked up at the CSMS's own time of the session's first message, not
+        # the station's start time: station clocks drift, and offline queues report starts hours
+        # later (rule 4); an assignment made a moment before must apply to the next session.
+        in_force = await self._storage.tariffs.assignments_at(tx.created_at)
+        by_place = {(a.scope, a.target): a for a in in_force}
         candidates: list[tuple[AssignmentScope, str]] = []
         if tx.evse_id is not None:
             candidates.append((AssignmentScope.EVSE, evse_target(tx.station_id, tx.evse_id)))

@@ -9,6 +9,17 @@ are reloaded at start, so retries survive a restart.
 Isolation: at most one attempt per subscription is in flight (a slow endpoint delays only its own
 deliveries, in order), at most ``webhook_concurrency`` in all, and each attempt is bounded by
 ``webhook_timeout`` seconds.
+
+The intake (feed event → stored deliveries) has explicit failure modes, each logged once per
+episode, none spinning:
+
+* it listens only to the event types some enabled subscription wants (none: nothing is queued,
+  so a node without webhooks can never fall behind);
+* storing the deliveries fails (store outage, any exception): the same event is retried with
+  back-off (``retry_base`` capped at 1 s, doubling up to 30 s) while later events wait in the
+  listener's queue; one log when it starts failing, one when it recovers;
+* the queue overflows (``_FEED_QUEUE`` events behind: a long outage): the listener is dropped by
+  the feed, the intake logs how far behind it was and listens again from the current event.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from opencsms.clock import Clock
-from opencsms.domain.event_feed import EventFeed, PublicEvent
+from opencsms.domain.event_feed import EventFeed, FeedListener, PublicEvent
 from opencsms.domain.webhook_model import (
     WEBHOOK_EVENT_TYPES,
     Attempt,
@@ -49,6 +60,8 @@ __all__ = ["HttpPoster", "InvalidWebhook", "Poster", "WebhookService", "WebhookS
 log = logging.getLogger(__name__)
 
 _FEED_QUEUE = 100_000
+#: Upper bound of the intake's back-off while the store refuses deliveries (seconds).
+_INTAKE_RETRY_MAX = 30.0
 
 
 class InvalidWebhook(OpenCsmsError):
@@ -76,9 +89,13 @@ class HttpPoster:
     """:class:`Poster` over one shared httpx client (connection reuse per receiver)."""
 
     def __init__(self) -> None:
-        self._client = httpx.AsyncClient(follow_redirects=False)
+        # Made on the first delivery: building its TLS context reads the CA bundle (~50 ms),
+        # a cost every node start would pay even with no webhook configured.
+        self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, url: str, body: bytes, headers: dict[str, str], limit: float) -> int:
+        if self._client is None:
+            self._client = httpx.AsyncClient(follow_redirects=False)
         try:
             response = await self._client.post(url, content=body, headers=headers, timeout=limit)
         except httpx.TimeoutException as exc:
@@ -88,7 +105,8 @@ class HttpPoster:
         return response.status_code
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
 
 def _check(url: str, event_types: Sequence[str]) -> None:
@@ -130,6 +148,11 @@ class WebhookService:
         """Deliveries an operator asked to redeliver: one attempt, no retries."""
         self.counts: dict[tuple[str, str], int] = {}
         """Attempts by (event type, outcome ``delivered``/``retry``/``failed``), for metrics."""
+        self._listener: FeedListener | None = None
+        self.intake_failures = 0
+        """Times storing an event's deliveries failed (each retried), for tests and metrics."""
+        self.intake_overflows = 0
+        """Times the intake fell ``_FEED_QUEUE`` events behind and listened again."""
 
     # ------------------------------------------------------------------ subscriptions
 
@@ -137,6 +160,7 @@ class WebhookService:
         """Load the subscriptions and the pending deliveries (at start)."""
         for hook in await self._storage.webhooks.webhooks():
             self._hooks[hook.id] = hook
+        self._listen_for_wanted()
         for delivery in await self._storage.webhooks.pending():
             self._schedule(delivery)
 
@@ -164,6 +188,7 @@ class WebhookService:
             )
         )
         self._hooks[hook.id] = hook
+        self._listen_for_wanted()
         return hook
 
     async def update(self, webhook_id: int, **changes: object) -> Webhook:
@@ -177,6 +202,7 @@ class WebhookService:
         _check(hook.url, hook.event_types)
         await self._storage.webhooks.save_webhook(hook)
         self._hooks[hook.id] = hook
+        self._listen_for_wanted()
         self._wake.set()
         return hook
 
@@ -187,12 +213,36 @@ class WebhookService:
         await self._storage.webhooks.delete_webhook(webhook_id)
         self._hooks.pop(webhook_id, None)
         self._due.pop(webhook_id, None)
+        self._listen_for_wanted()
 
     def get(self, webhook_id: int) -> Webhook:
         hook = self._hooks.get(webhook_id)
         if hook is None:
             raise NotFoundError(f"webhook {webhook_id} not found")
         return hook
+
+    @property
+    def intake_backlog(self) -> int:
+        """Feed events waiting to be turned into deliveries (0 while the intake keeps up)."""
+        return self._listener.backlog if self._listener is not None else 0
+
+    @property
+    def intake_types(self) -> frozenset[str] | None:
+        """The event types the intake listens to now (``None`` before it started)."""
+        return self._listener.types if self._listener is not None else None
+
+    def _wanted(self) -> frozenset[str]:
+        wanted: set[str] = set()
+        for hook in self._hooks.values():
+            if hook.enabled:
+                wanted.update(hook.event_types or WEBHOOK_EVENT_TYPES)  # none listed: all
+        return frozenset(wanted)
+
+    def _listen_for_wanted(self) -> None:
+        """Narrow the intake's listener to what enabled subscriptions want (the feed offers it
+        nothing else, so an idle node keeps no queue)."""
+        if self._listener is not None:
+            self._listener.types = self._wanted()
 
     def subscriptions(self) -> list[Webhook]:
         return sorted(self._hooks.values(), key=lambda h: h.id)
@@ -269,22 +319,57 @@ class WebhookService:
                 await self._poster.aclose()
 
     async def _intake(self) -> None:
+        """Feed events → stored deliveries, until the feed closes (see the module docstring)."""
         while not self._feed.closed:
-            listener = self._feed.listen(types=WEBHOOK_EVENT_TYPES, size=_FEED_QUEUE)
+            listener = self._feed.listen(types=self._wanted(), size=_FEED_QUEUE)
+            self._listener = listener
             try:
                 while (event := await listener.get()) is not None:
-                    hooks = [h for h in self._hooks.values() if h.wants(event.type)]
-                    try:
-                        await self.enqueue(event, hooks)
-                    except OpenCsmsError:
-                        log.exception("webhooks: could not store the deliveries of %s", event.type)
+                    await self._store_with_retry(event)
             finally:
+                self._listener = None
                 listener.close()
             if not listener.overflowed:
                 return  # the feed closed: the node is stopping
+            self.intake_overflows += 1
             log.error(
-                "webhooks: fell %d events behind the feed; some were not delivered", _FEED_QUEUE
+                "webhooks: fell %d events behind the feed (the store was failing or too slow); "
+                "events after those were not delivered; listening again from now",
+                _FEED_QUEUE,
             )
+
+    async def _store_with_retry(self, event: PublicEvent) -> None:
+        """Store ``event``'s deliveries, retrying with back-off until the store takes them.
+
+        Any exception is retried, not just ``StorageError``: a PostgreSQL outage surfaces as the
+        driver's own errors, and an intake that died would silently stop every webhook."""
+        delay = min(1.0, self.settings.retry_base)
+        failures = 0
+        while True:
+            hooks = [h for h in self._hooks.values() if h.wants(event.type)]
+            try:
+                await self.enqueue(event, hooks)
+            except Exception:
+                failures += 1
+                self.intake_failures += 1
+                if failures == 1:
+                    log.exception(
+                        "webhooks: could not store the deliveries of %s event %d; retrying "
+                        "with back-off (later events wait)",
+                        event.type,
+                        event.id,
+                    )
+                await asyncio.sleep(delay)  # back-off, never a spin
+                delay = min(delay * 2, _INTAKE_RETRY_MAX)
+                continue
+            if failures:
+                log.warning(
+                    "webhooks: stored the deliveries of %s event %d after %d failed tries",
+                    event.type,
+                    event.id,
+                    failures,
+                )
+            return
 
     async def _dispatch(self, tasks: asyncio.TaskGroup) -> None:
         while True:

@@ -21,6 +21,14 @@ Rules it enforces (each has a test in ``tests/ocpp``; ``docs/protocol-errors.md`
   ``NotSupported`` (2.0.1 part 4 §4.3; 1.6 §4.2.3 Table 7).
 * Answers to calls that timed out are counted as late, other strays as unknown; neither is ever
   matched to another call.
+
+Every message's outcome is reported to the optional ``count(action, direction, result)`` callback
+(the node's ``opencsms_messages_total``, docs/metrics.md): the session is the one place that sees
+every answer, including the CALLERRORs it sends itself before any handler runs. ``direction``
+``"in"``: a peer CALL, ``result`` ``ok`` or the CALLERROR code sent (``closed`` when the connection
+ended first); ``"out"``: our CALL, ``ok``, the peer's CALLERROR code, ``invalid``, ``timeout``,
+``closed`` or ``late``. Labels never carry the peer's unvalidated text (an unknown action is
+``unknown``, an unknown error code ``error``) so a misbehaving peer cannot grow the series.
 """
 
 from __future__ import annotations
@@ -88,6 +96,9 @@ LATE_ID_MEMORY = 64
 MAX_DETAILED_VIOLATIONS = 5
 
 _NULL_PAYLOAD = Deviation(DeviationKind.NULL_PAYLOAD, "", "null payload taken as {}")
+#: ``count`` label for an action or error code that is not in the protocol (peer's free text).
+UNKNOWN_LABEL = "unknown"
+
 _CONCURRENT = Deviation(
     DeviationKind.CONCURRENT_CALL, "", "sent before the previous CALL was answered; queued"
 )
@@ -102,6 +113,10 @@ class Strictness(enum.Enum):
 
 def _uuid4() -> str:
     return str(uuid.uuid4())
+
+
+def _no_count(action: str, direction: str, result: str) -> None:
+    """``count`` when nobody counts (simulator, load generator, tests)."""
 
 
 def _violation_error(violations: tuple[Violation, ...]) -> RpcError:
@@ -133,6 +148,7 @@ class RpcSession:
         validate_outgoing_results: bool = False,
         id_factory: Callable[[], str] = _uuid4,
         supported_actions: frozenset[str] | None = None,
+        count: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.version = version
         self.role = role
@@ -145,6 +161,8 @@ class RpcSession:
         self._supported = incoming if supported_actions is None else incoming & supported_actions
         self._outgoing = outgoing_actions(version, role)
         self._tolerant = strictness is Strictness.TOLERANT
+        self._count = count if count is not None else _no_count
+        self._codes = frozenset(error_code(version, kind) for kind in RpcErrorKind)
         # action → compiled request validator, for supported actions only (hot-path cache).
         self._request_validators: dict[str, Any] = {}
         self._outbox: list[str] = []
@@ -225,6 +243,7 @@ class RpcSession:
             error = RpcError(decoded.kind, decoded.description)
             self._emit(to_call_error(self.version, decoded.message_id, error))
             code = error_code(self.version, decoded.kind)
+            self._count(UNKNOWN_LABEL, "in", code)
             return [ProtocolNotice(NoticeKind.INVALID_FRAME, f"{code}: {decoded.description}")]
         if isinstance(decoded, Ignored):
             return self._on_ignored(decoded, now)
@@ -245,11 +264,13 @@ class RpcSession:
                     return self._reject(
                         call.message_id,
                         RpcError(RpcErrorKind.NOT_SUPPORTED, f"{action} is not supported"),
+                        action,
                     )
                 # The action is not ours to name back: it is the peer's unvalidated text.
                 return self._reject(
                     call.message_id,
                     RpcError(RpcErrorKind.NOT_IMPLEMENTED, "Requested Action is not known"),
+                    UNKNOWN_LABEL,
                 )
             self._request_validators[action] = validator
         handling = self._handling
@@ -263,18 +284,19 @@ class RpcSession:
                     RpcErrorKind.RPC_FRAMEWORK,
                     "A CALL with this MessageId is already being handled",
                 ),
+                action,
             )
         payload = call.payload
         if not validator.is_valid(payload):
             deviations, violations = self._fix_up(validator, payload, deviations)
             if violations:
-                return self._reject(call.message_id, _violation_error(violations))
+                return self._reject(call.message_id, _violation_error(violations), action)
         if handling is None:
             self._handling = call
             return [IncomingCall(call, deviations)]
         if len(self._waiting) >= MAX_QUEUED_INCOMING:
             return self._reject(
-                call.message_id, RpcError(RpcErrorKind.GENERIC, "Too many unanswered CALLs")
+                call.message_id, RpcError(RpcErrorKind.GENERIC, "Too many unanswered CALLs"), action
             )
         self._waiting.append(IncomingCall(call, (*deviations, _CONCURRENT)))
         return [
@@ -290,9 +312,10 @@ class RpcSession:
         result = repair(validator, payload)
         return deviations + result.deviations, result.remaining
 
-    def _reject(self, message_id: str, error: RpcError) -> list[SessionEvent]:
+    def _reject(self, message_id: str, error: RpcError, action: str) -> list[SessionEvent]:
         frame = to_call_error(self.version, message_id, error)
         self._emit(frame)
+        self._count(action, "in", frame.error_code)
         detail = f"{frame.error_code}: {error.description}"
         return [ProtocolNotice(NoticeKind.CALL_REJECTED, detail)]
 
@@ -308,12 +331,14 @@ class RpcSession:
         events: list[SessionEvent]
         if validator is None or validator.is_valid(payload):
             events = [CallCompleted(pending, payload, deviations)]
+            self._count(pending.action, "out", "ok")
         else:
             deviations, violations = self._fix_up(validator, payload, deviations)
             if violations:
                 events = self._invalid_result(pending, violations)
             else:
                 events = [CallCompleted(pending, payload, deviations)]
+                self._count(pending.action, "out", "ok")
         self._send_next(now)
         return events
 
@@ -324,6 +349,7 @@ class RpcSession:
             violations, message_id=pending.message_id, action=pending.action
         )
         events: list[SessionEvent] = [CallFailed(pending, error)]
+        self._count(pending.action, "out", "invalid")
         if self.version is OcppVersion.V21:
             # 2.1 part 4 §4.2.3: a CALLRESULT that cannot be processed gets a CALLRESULTERROR.
             rpc_error = _violation_error(violations)
@@ -345,14 +371,15 @@ class RpcSession:
             message_id=pending.message_id,
             action=pending.action,
         )
+        code = frame.error_code
+        self._count(pending.action, "out", code if code in self._codes else "error")
         self._send_next(now)
         return [CallFailed(pending, error)]
 
     def _on_result_error(self, frame: CallResultError) -> list[SessionEvent]:
         # 2.1: the peer could not process one of our CALLRESULTs. There is nothing to retry (the
         # CALL was theirs); report it. The code is shown only if it is a valid one.
-        codes = {error_code(self.version, kind) for kind in RpcErrorKind}
-        shown = frame.error_code if frame.error_code in codes else "an unknown error code"
+        shown = frame.error_code if frame.error_code in self._codes else "an unknown error code"
         return [ProtocolNotice(NoticeKind.CALLRESULTERROR_RECEIVED, f"peer sent {shown}")]
 
     def _on_send(self, send: Send, deviations: tuple[Deviation, ...]) -> list[SessionEvent]:
@@ -393,8 +420,10 @@ class RpcSession:
         action = self._timed_out.pop(message_id, None)
         if action is not None:
             self.late_results += 1
+            self._count(action, "out", "late")
             return [ProtocolNotice(NoticeKind.LATE_RESULT, f"answer to {action} after its timeout")]
         self.unknown_results += 1
+        self._count(UNKNOWN_LABEL, "out", "unknown")
         return [ProtocolNotice(NoticeKind.UNKNOWN_RESULT, "answer for a MessageId not outstanding")]
 
     # -------------------------------------------------------------------- output
@@ -432,6 +461,7 @@ class RpcSession:
             if violations:
                 raise PayloadValidationError(call.action, violations)
         self._emit(CallResult(call.message_id, payload))
+        self._count(call.action, "in", "ok")
         self._release()
 
     def answer_error(self, call: Call, exc: BaseException) -> None:
@@ -442,7 +472,9 @@ class RpcSession:
         """
         if not self._check_answerable(call):
             return
-        self._emit(to_call_error(self.version, call.message_id, exc))
+        frame = to_call_error(self.version, call.message_id, exc)
+        self._emit(frame)
+        self._count(call.action, "in", frame.error_code)
         self._release()
 
     def take_events(self) -> list[SessionEvent]:
@@ -545,6 +577,7 @@ class RpcSession:
             action=pending.action,
         )
         events.append(CallFailed(pending, error))
+        self._count(pending.action, "out", "timeout")
         self._send_next(now)
         return events
 
@@ -559,6 +592,13 @@ class RpcSession:
         self._closed = True
         failed = [self._outstanding] if self._outstanding is not None else []
         failed += self._queue
+        count = self._count
+        for pending in failed:
+            count(pending.action, "out", "closed")
+        if self._handling is not None:  # received, never answered: the peer will send it again
+            count(self._handling.action, "in", "closed")
+        for waiting in self._waiting:
+            count(waiting.call.action, "in", "closed")
         self._outstanding = None
         self._queue.clear()
         self._handling = None

@@ -32,15 +32,12 @@ from websockets.exceptions import ConnectionClosed
 
 from opencsms.clock import Clock
 from opencsms.errors import (
-    CallErrorResponse,
     CallFailedError,
-    CallTimeoutError,
     ConnectionClosedError,
     PayloadValidationError,
     ProtocolUsageError,
     RpcError,
 )
-from opencsms.metrics import Metrics
 from opencsms.ocpp.session import (
     CallCompleted,
     CallFailed,
@@ -101,9 +98,7 @@ class StationConnection:
         frames: FrameSink,
         clock: Clock,
         registration: str,
-        metrics: Metrics | None = None,
     ) -> None:
-        self._metrics = metrics
         self.station_id = station_id
         self.version = version
         self.session = session
@@ -204,15 +199,8 @@ class StationConnection:
         self._waiters[pending.message_id] = future
         self._deadline_changed.set()
         await self._flush()
-        if self._metrics is None:
-            return await future
-        try:
-            result = await future
-        except CallFailedError as exc:
-            self._metrics.message(action, "out", _call_outcome(exc))
-            raise
-        self._metrics.message(action, "out", "ok")
-        return result
+        # counted by the session (``count``), which sees every outcome, timeouts and closes too
+        return await future
 
     # ------------------------------------------------------------------ internals
 
@@ -339,17 +327,6 @@ class StationConnection:
         self._frames.frame(
             self.station_id, "out", text, message_type, message_id, action, self._clock.now()
         )
-
-
-def _call_outcome(exc: CallFailedError) -> str:
-    """The ``result`` label of a CSMS call that failed (metrics)."""
-    if isinstance(exc, CallTimeoutError):
-        return "timeout"
-    if isinstance(exc, CallErrorResponse):
-        return "error"
-    if isinstance(exc, ConnectionClosedError):
-        return "closed"
-    return "invalid"
 
 
 # The audit log needs only a frame's head. The session has already parsed the frame; parsing a

@@ -97,3 +97,31 @@ export function streamUrl(path) {
 
 /** A path segment, escaped. */
 export const seg = encodeURIComponent;
+
+/**
+ * Fetch `path` with the token and hand it to the browser as the file `filename` (exports: a
+ * link cannot carry the bearer token). Resolves to the size in bytes; rejects with ApiError.
+ */
+export async function download(path, filename) {
+  const headers = {};
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  const response = await fetch(BASE + path, { headers, cache: "no-store" });
+  if (!response.ok) {
+    const text = await response.text();
+    let body = text;
+    try { body = JSON.parse(text); } catch { /* not JSON: keep the text */ }
+    if (response.status === 401) for (const listener of unauthorized) listener();
+    throw new ApiError(response.status, detailOf(response.status, body), body);
+  }
+  const blob = await response.blob();
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // the browser has started the download once click() returns; free the blob afterwards
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return blob.size;
+}

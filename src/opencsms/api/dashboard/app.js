@@ -8,6 +8,8 @@ import { fleetPage } from "./fleet.js";
 import { stationPage } from "./station.js";
 import { sessionPage, sessionsPage } from "./sessions.js";
 import { alertsPage, tariffsPage } from "./alerts.js";
+import { cdrPage, cdrsPage } from "./cdrs.js";
+import { loadPage } from "./load.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -36,6 +38,9 @@ const ROUTES = [
   [/^#\/sessions\/(\d+)$/, sessionPage, "Session"],
   [/^#\/alerts$/, alertsPage, "Alerts"],
   [/^#\/tariffs$/, tariffsPage, "Tariffs"],
+  [/^#\/cdrs$/, cdrsPage, "CDRs"],
+  [/^#\/cdrs\/(\d+)$/, cdrPage, "CDR"],
+  [/^#\/load$/, loadPage, "Load management"],
 ];
 
 let current = null; // {dispose()} of the page shown

@@ -1,6 +1,6 @@
 """Tariffs with versions, their assignments, cost revisions and charge detail records
-(tables ``tariffs``, ``tariff_versions``, ``tariff_assignments``, ``transaction_costs``, ``cdrs``;
-docs/tariffs.md).
+(tables ``tariffs``, ``tariff_versions``, ``tariff_assignments`` and their history
+``tariff_assignment_history``, ``transaction_costs``, ``cdrs``; docs/tariffs.md).
 
 Inserts that must happen once are ``ON CONFLICT DO NOTHING`` and counted: a second tariff with
 the same id, two edits racing for one version number, two cost revisions with one number, a second
@@ -27,6 +27,7 @@ from ..statements import Statement, WriteOp
 from ..tables import (
     cdrs,
     status_history,
+    tariff_assignment_history,
     tariff_assignments,
     tariff_versions,
     tariffs,
@@ -108,6 +109,48 @@ _ASSIGNMENT_DELETE = Statement(
     ),
     counted=True,
 )
+
+
+# History: a change closes the place's open interval and opens the next one, in the same
+# transaction as the change itself. Two changes within one clock tick share `valid_from`: the
+# later one wins (the zero-length interval of the earlier one is overwritten).
+_HISTORY_CLOSE = Statement(
+    "tariff_assignment_history.close",
+    ("valid_to", "k_scope", "k_target"),
+    lambda _d: (
+        update(tariff_assignment_history)
+        .where(
+            tariff_assignment_history.c.scope == bindparam("k_scope"),
+            tariff_assignment_history.c.target == bindparam("k_target"),
+            tariff_assignment_history.c.valid_to.is_(None),
+        )
+        .values(valid_to=bindparam("valid_to"))
+    ),
+)
+_HISTORY_COLUMNS = ("scope", "target", "valid_from", "valid_to", "tariff_id")
+
+
+def _build_history_open(dialect: str) -> Any:
+    insert = dialect_insert(dialect, tariff_assignment_history).values(
+        {c: bindparam(c) for c in _HISTORY_COLUMNS}
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["scope", "target", "valid_from"],
+        set_={"tariff_id": insert.excluded.tariff_id, "valid_to": insert.excluded.valid_to},
+    )
+
+
+_HISTORY_OPEN = Statement("tariff_assignment_history.open", _HISTORY_COLUMNS, _build_history_open)
+
+
+def _assignment_from_row(r: Row[Any], updated_at: str) -> Assignment:
+    m = r._mapping
+    return Assignment(
+        scope=AssignmentScope(m["scope"]),
+        target=m["target"],
+        tariff_id=m["tariff_id"],
+        updated_at=m[updated_at],
+    )
 
 
 def _tariff_from_row(row: Row[Any]) -> StoredTariff:
@@ -231,32 +274,53 @@ class TariffRepository(Repository):
     # ----------------------------------------------------------------- assignments
 
     async def set_assignment(self, assignment: Assignment) -> None:
+        """Assign (or re-assign) the place from ``assignment.updated_at`` on; the history
+        records the change in the same transaction."""
         a = assignment
+        ts = self._ts(a.updated_at)
         await self._writer.execute(
-            WriteOp(
-                _ASSIGNMENT_UPSERT,
-                (a.scope.value, a.target, a.tariff_id, self._ts(a.updated_at)),
-            )
+            WriteOp(_HISTORY_CLOSE, (ts, a.scope.value, a.target)),
+            WriteOp(_HISTORY_OPEN, (a.scope.value, a.target, ts, None, a.tariff_id)),
+            WriteOp(_ASSIGNMENT_UPSERT, (a.scope.value, a.target, a.tariff_id, ts)),
         )
 
-    async def delete_assignment(self, scope: AssignmentScope, target: str) -> bool:
-        (deleted,) = await self._writer.execute_counted(
-            WriteOp(_ASSIGNMENT_DELETE, (scope.value, target))
+    async def delete_assignment(self, scope: AssignmentScope, target: str, at: datetime) -> bool:
+        """Unassign the place from ``at`` on; ``False`` if nothing was assigned there."""
+        (deleted, _closed) = await self._writer.execute_counted(
+            WriteOp(_ASSIGNMENT_DELETE, (scope.value, target)),
+            WriteOp(_HISTORY_CLOSE, (self._ts(at), scope.value, target)),
         )
         return deleted > 0
+
+    async def assignments_at(self, at: datetime) -> builtins.list[Assignment]:
+        """The assignments in force at ``at`` (``updated_at``: when each began)."""
+        c = tariff_assignment_history.c
+        query = (
+            select(tariff_assignment_history)
+            .where(c.valid_from <= at, (c.valid_to.is_(None)) | (c.valid_to > at))
+            .order_by(c.scope, c.target)
+        )
+        return [_assignment_from_row(r, "valid_from") for r in await self._rows(query)]
+
+    async def assignment_history(
+        self, scope: AssignmentScope, target: str
+    ) -> builtins.list[tuple[Assignment, datetime | None]]:
+        """Every assignment the place had, oldest first, with when it ended (None: current)."""
+        c = tariff_assignment_history.c
+        query = (
+            select(tariff_assignment_history)
+            .where(c.scope == scope.value, c.target == target)
+            .order_by(c.valid_from)
+        )
+        return [
+            (_assignment_from_row(r, "valid_from"), r._mapping["valid_to"])
+            for r in await self._rows(query)
+        ]
 
     async def assignments(self) -> builtins.list[Assignment]:
         c = tariff_assignments.c
         rows = await self._rows(select(tariff_assignments).order_by(c.scope, c.target))
-        return [
-            Assignment(
-                scope=AssignmentScope(r._mapping["scope"]),
-                target=r._mapping["target"],
-                tariff_id=r._mapping["tariff_id"],
-                updated_at=r._mapping["updated_at"],
-            )
-            for r in rows
-        ]
+        return [_assignment_from_row(r, "updated_at") for r in rows]
 
     # -------------------------------------------------------------- cost revisions
 
