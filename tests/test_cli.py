@@ -189,3 +189,66 @@ async def test_ctrl_c_to_the_process_group_shuts_down_cleanly(tmp_path: Path) ->
         if process.returncode is None:
             os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
+
+
+@pytest.mark.timeout(60)
+async def test_security_settings_from_env(tmp_path: Path) -> None:
+    """OPENCSMS_OCPP_TLS_PORT, OPENCSMS_TLS_CERT_FILE / _KEY_FILE and OPENCSMS_SECURITY_PROFILE
+    are honoured: a profile 2 listener is started and a station without a profile of its own is
+    admitted there and refused on the plain ws listener (A00.FR.002)."""
+    from websockets.exceptions import InvalidStatus
+
+    from tests.transport.tls_pki import make_pki
+    from tests.wire import basic_auth
+
+    pki = make_pki(tmp_path)
+    config = tmp_path / "opencsms.toml"
+    config.write_text('[[stations]]\nid = "TLS-1"\npassword = "cli-tls-password-0001"\n')
+    env = {
+        **os.environ,
+        "OPENCSMS_OCPP_PORT": "0",
+        "OPENCSMS_HTTP_PORT": "0",
+        "OPENCSMS_HOST": "127.0.0.1",
+        "OPENCSMS_DB": f"sqlite:///{tmp_path / 'tls.db'}",
+        "OPENCSMS_ADMIN_TOKEN": "cli-token",
+        "OPENCSMS_CONFIG": str(config),
+        "OPENCSMS_OCPP_TLS_PORT": "0",
+        "OPENCSMS_TLS_CERT_FILE": str(pki.server_rsa.cert_file),
+        "OPENCSMS_TLS_KEY_FILE": str(pki.server_rsa.key_file),
+        "OPENCSMS_SECURITY_PROFILE": "2",
+    }
+    process = await asyncio.create_subprocess_exec(
+        OPENCSMS, "serve", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    auth = basic_auth("TLS-1", "cli-tls-password-0001")
+    try:
+        tls_port = int((await _read_until(process.stdout, r"profile 2 .* port (\d+)", seen))[1])
+        ws_port = int(
+            (await _read_until(process.stdout, r"OCPP listening on ws://[\d.]+:(\d+)", seen))[1]
+        )
+        async with connect(
+            f"wss://127.0.0.1:{tls_port}/ocpp/TLS-1",
+            ssl=pki.client_context(),
+            subprotocols=[Subprotocol("ocpp1.6")],
+            additional_headers=auth,
+        ) as ws:
+            boot = {"chargePointVendor": "V", "chargePointModel": "M"}
+            await ws.send(orjson.dumps([2, "1", "BootNotification", boot]).decode())
+            assert orjson.loads(await ws.recv())[2]["status"] == "Accepted"
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(
+                f"ws://127.0.0.1:{ws_port}/ocpp/TLS-1",
+                subprotocols=[Subprotocol("ocpp1.6")],
+                additional_headers=auth,
+            ):
+                pass
+        assert refused.value.response.status_code == 403
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(20):
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

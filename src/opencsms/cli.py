@@ -94,6 +94,76 @@ def serve(
         bool, typer.Option(envvar=_env("DEMO"), help="Also run a small simulated station fleet")
     ] = False,
     log_level: Annotated[str, typer.Option(envvar=_env("LOG_LEVEL"))] = "INFO",
+    # Transport security and certificates (docs/security.md, docs/certificates.md).
+    ocpp_ws: Annotated[
+        bool | None,
+        typer.Option(
+            "--ocpp-ws/--no-ocpp-ws",
+            envvar=_env("OCPP_WS"),
+            help="Serve plain ws (security profile 1) on --ocpp-port [on]",
+        ),
+    ] = None,
+    ocpp_tls_port: Annotated[
+        int | None,
+        typer.Option(envvar=_env("OCPP_TLS_PORT"), help="wss + Basic auth port (profile 2) [none]"),
+    ] = None,
+    ocpp_mtls_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar=_env("OCPP_MTLS_PORT"),
+            help="wss + client certificate port (profile 3; needs --tls-client-ca-file) [none]",
+        ),
+    ] = None,
+    security_profile: Annotated[
+        int | None,
+        typer.Option(
+            envvar=_env("SECURITY_PROFILE"),
+            min=1,
+            max=3,
+            help="Profile of a station that has none of its own [1]",
+        ),
+    ] = None,
+    tls_cert_file: Annotated[
+        str | None,
+        typer.Option(envvar=_env("TLS_CERT_FILE"), help="PEM server certificate chain"),
+    ] = None,
+    tls_key_file: Annotated[
+        str | None, typer.Option(envvar=_env("TLS_KEY_FILE"), help="PEM server private key")
+    ] = None,
+    tls_ecdsa_cert_file: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("TLS_ECDSA_CERT_FILE"), help="Second (ECDSA) server chain, optional"
+        ),
+    ] = None,
+    tls_ecdsa_key_file: Annotated[
+        str | None,
+        typer.Option(envvar=_env("TLS_ECDSA_KEY_FILE"), help="Key of the ECDSA chain"),
+    ] = None,
+    tls_client_ca_file: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("TLS_CLIENT_CA_FILE"),
+            help="PEM CA bundle station certificates must chain to (profile 3)",
+        ),
+    ] = None,
+    tls_client_organization: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("TLS_CLIENT_ORGANIZATION"),
+            help="Required O of station certificates (the CPO name)",
+        ),
+    ] = None,
+    ca_dir: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("CA_DIR"), help="The CSMS's CA (opencsms ca init) that signs CSRs"
+        ),
+    ] = None,
+    pnc_trust_file: Annotated[
+        str | None,
+        typer.Option(envvar=_env("PNC_TRUST_FILE"), help="PEM V2G / MO roots for Plug & Charge"),
+    ] = None,
 ) -> None:
     """Run the CSMS: the station gateway, the operator API and the background jobs."""
     _configure_logging(log_level)
@@ -111,6 +181,18 @@ def serve(
         db=db,
         unknown_stations=unknown_stations,
         admin_token=admin_token,
+        ocpp_ws=ocpp_ws,
+        ocpp_tls_port=ocpp_tls_port,
+        ocpp_mtls_port=ocpp_mtls_port,
+        security_profile=security_profile,
+        tls_cert_file=tls_cert_file,
+        tls_key_file=tls_key_file,
+        tls_ecdsa_cert_file=tls_ecdsa_cert_file,
+        tls_ecdsa_key_file=tls_ecdsa_key_file,
+        tls_client_ca_file=tls_client_ca_file,
+        tls_client_organization=tls_client_organization,
+        ca_dir=ca_dir,
+        pnc_trust_file=pnc_trust_file,
     )
     if not settings.admin_token:
         settings = settings.with_overrides(admin_token=secrets.token_urlsafe(24))

@@ -6,6 +6,8 @@ rotation (docs/security.md).
   profile, A05) or, with ``allow_downgrade``, lower it (never over OCPP, A00.FR.005).
 * ``POST /stations/{id}/password/rotate``: A01 over the station's live connection; the password
   is never echoed, logged or recorded in clear (A01.FR.09).
+* ``POST /stations/{id}/security-profile/upgrade``: A05 over the station's live connection
+  (:mod:`opencsms.security.profile_upgrade`), every CALL recorded in the command log.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from opencsms.api.responses import UNKNOWN_STATION, errors
 from opencsms.domain.basic_auth import InvalidNewPassword, RotationRefused, redact_payload
 from opencsms.domain.commands import CommandRequest
 from opencsms.domain.security_profiles import InvalidSecurityChange, StationSecurity
-from opencsms.handlers.basic_auth import password_port
+from opencsms.handlers.basic_auth import password_port, upgrade_port
+from opencsms.security.profile_upgrade import (
+    NetworkProfile,
+    ProfileUpgrade,
+    UpgradeRefused,
+    prerequisite_warnings,
+)
 
 if TYPE_CHECKING:
     from opencsms.app import Csms
@@ -73,6 +81,41 @@ class RotateOut(SecurityOut):
         "null when it gave none"
     )
     error: str | None = Field(description="Why there was no answer (timeout, CALLERROR...)")
+
+
+class UpgradeIn(BaseModel):
+    profile: int = Field(ge=1, le=3, description="The new, higher profile (2 or 3)")
+    ocpp_csms_url: str | None = Field(
+        None,
+        description="2.0.1/2.1: the CSMS URL for the new profile, without the station id "
+        "(wss://csms.example.com:9443/ocpp); not used for 1.6",
+    )
+    configuration_slot: int | None = Field(
+        None, ge=0, description="2.0.1/2.1: the slot to write; default one above those in use"
+    )
+    message_timeout: int = Field(30, ge=1, description="2.0.1/2.1 connectionData.messageTimeout")
+    ocpp_interface: str = Field("Wired0", description="2.0.1/2.1 connectionData.ocppInterface")
+
+
+class UpgradeStepOut(BaseModel):
+    action: str
+    detail: str
+    status: str | None = Field(description="The station's answer; null: none (see error)")
+    error: str | None
+
+
+class UpgradeOut(SecurityOut):
+    from_profile: int
+    to_profile: int
+    sent: bool = Field(
+        description="Every step accepted: the station reconnects at the new profile, which "
+        "becomes final at that first connection (A05.FR.09)"
+    )
+    steps: list[UpgradeStepOut]
+    warnings: list[str] = Field(
+        description="Prerequisites the CSMS's certificate inventory does not show (the station "
+        "decides; these explain a Rejected)"
+    )
 
 
 def security_router(csms: Csms) -> APIRouter:
@@ -171,4 +214,83 @@ def security_router(csms: Csms) -> APIRouter:
             error=outcome.error,
         )
 
+    @router.post(
+        "/{station_id}/security-profile/upgrade",
+        response_model=UpgradeOut,
+        responses=UNKNOWN_STATION
+        | errors(
+            {
+                400: "Not a higher profile (never lowered over OCPP), or a 2.0.1 station "
+                "without ocpp_csms_url",
+                409: "Not connected, no listener for the profile, or no Basic-auth password",
+            }
+        ),
+    )
+    async def upgrade_profile(station_id: str, body: UpgradeIn) -> UpgradeOut:
+        """Raise the station's security profile over OCPP (A05): 1.6 ChangeConfiguration
+        SecurityProfile; 2.0.1 SetNetworkProfile, SetVariables NetworkConfigurationPriority,
+        Reset. The new profile is pending until the station connects at it."""
+        station = await csms.storage.stations.get(station_id)
+        if station is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"station {station_id!r} not found")
+        upgrade = ProfileUpgrade(csms.security)
+        try:
+            upgrade.check(station_id, body.profile)
+        except UpgradeRefused as exc:
+            raise HTTPException(exc.status_code, str(exc)) from None
+        refusal = _listener_refusal(csms, body.profile)
+        if refusal is None and body.profile == 2 and station.password_hash is None:
+            refusal = (
+                f"station {station_id!r} has no Basic-auth password, which profile 2 needs "
+                "(A05.FR.02): set one first (PATCH /stations/{id} or password/rotate)"
+            )
+        if refusal is not None:
+            raise HTTPException(status.HTTP_409_CONFLICT, refusal)
+        connection = csms.registry.get(station_id)
+        if connection is None:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"station {station_id!r} is not connected"
+            )
+        network = None
+        if body.ocpp_csms_url is not None:
+            network = NetworkProfile(
+                body.ocpp_csms_url, body.profile, body.message_timeout, body.ocpp_interface
+            )
+        installed = {c.type.value for c in await csms.certificates.inventory(station_id)}
+        warnings = prerequisite_warnings(body.profile, installed)
+        port = upgrade_port(connection.version, csms.own_call(station_id))
+        try:
+            outcome = await upgrade.run(
+                station_id, body.profile, port, network, body.configuration_slot
+            )
+        except UpgradeRefused as exc:
+            raise HTTPException(exc.status_code, str(exc)) from None
+        return UpgradeOut(
+            **await out(station_id),
+            from_profile=outcome.from_profile,
+            to_profile=outcome.to_profile,
+            sent=outcome.sent,
+            steps=[
+                UpgradeStepOut(action=s.action, detail=s.detail, status=s.status, error=s.error)
+                for s in outcome.steps
+            ],
+            warnings=warnings,
+        )
+
     return router
+
+
+def _listener_refusal(csms: Csms, profile: int) -> str | None:
+    """Why this node cannot take stations at ``profile`` (None: it can)."""
+    if profile == 2 and csms.ports.tls is None:
+        return (
+            "profile 2 needs a TLS listener: this node has none (set ocpp_tls_port, "
+            "tls_cert_file and tls_key_file, docs/security.md)"
+        )
+    if profile == 3 and csms.ports.mtls is None:
+        return (
+            "profile 3 needs a client-certificate listener and CA: this node has none (set "
+            "ocpp_mtls_port, tls_cert_file, tls_key_file and tls_client_ca_file, "
+            "docs/security.md)"
+        )
+    return None

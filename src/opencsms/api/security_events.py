@@ -39,6 +39,12 @@ class SecurityEventOut(BaseModel):
         "security whitepaper)"
     )
     received_at: datetime = Field(description="When the CSMS received it")
+    source: str = Field(
+        "station",
+        description='"station" (SecurityEventNotification) or "csms": logged by the CSMS '
+        "itself when it refused a connection for a security reason (tech_info starts with "
+        '"[CSMS] ")',
+    )
 
 
 class SecurityEventPage(BaseModel):
@@ -56,6 +62,7 @@ def _out(event: SecurityEvent) -> SecurityEventOut:
         tech_info=event.tech_info,
         critical=event.critical,
         received_at=event.received_at,
+        source=event.source,
     )
 
 

@@ -160,6 +160,14 @@ class SecurityProfiles:
                 replace(state, security_profile=profile, pending_security_profile=None)
             )
 
+    async def cancel_pending(self, station_id: str, profile: int) -> None:
+        """The station refused an upgrade to ``profile``: drop it, unless it became final
+        meanwhile (the station connected at it) or another upgrade replaced it."""
+        async with self.lock(station_id):
+            state = self.get(station_id)
+            if state.pending_security_profile == profile:
+                await self.save(replace(state, pending_security_profile=None))
+
     async def seed_profile(self, station_id: str, profile: int) -> None:
         """The provisioning file's profile: set as written (the file is the operator's)."""
         async with self.lock(station_id):

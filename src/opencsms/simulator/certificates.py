@@ -19,6 +19,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from opencsms.clock import utc_iso
@@ -162,6 +163,20 @@ class CertificateStore:
         """The installed chain (leaf first) of the station's own ``use`` certificate, if any."""
         own = self._own.get(use)
         return list(own.chain) if own is not None else None
+
+    def own_key_and_chain(self, use: str = STATION_CERTIFICATE) -> tuple[bytes, bytes] | None:
+        """The PEM key and chain of an own certificate, for the station's TLS client side
+        (security profile 3, :mod:`opencsms.simulator.network`); None: none signed yet."""
+        own = self._own.get(use)
+        if own is None:
+            return None
+        key = own.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in own.chain)
+        return key, chain
 
     def awaiting(self, use: str = STATION_CERTIFICATE) -> bool:
         """Whether a CSR for ``use`` was sent and its certificate has not arrived yet."""

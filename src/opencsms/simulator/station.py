@@ -27,7 +27,7 @@ from opencsms.errors import CallFailedError, CallTimeoutError, ConnectionClosedE
 from opencsms.ocpp.events import IncomingCall, ProtocolNotice
 from opencsms.ocpp.session import Role, RpcSession
 from opencsms.ocpp.version import OcppVersion
-from opencsms.simulator import handlers, messages
+from opencsms.simulator import handlers, messages, network
 from opencsms.simulator.authorization import AuthEntry
 from opencsms.simulator.certificates import CertificateStore
 from opencsms.simulator.charging import ChargingProfiles
@@ -91,6 +91,7 @@ class SimulatedStation:
         self.iso15118 = Iso15118(self)
         self.maintenance = Maintenance(self)
         self.certificates = CertificateStore(self)
+        network.install(self)  # B09/B10 network profiles, A05 profile upgrades
         self.registration: str | None = None
         """Status of the last BootNotification answer (``None``: none since power-up/reset)."""
         self.connected = False
@@ -524,16 +525,21 @@ class SimulatedStation:
     async def _run(self) -> None:
         """Connect, behave, and reconnect with back-off (2.0.1 part 4 §5.3) forever."""
         attempt = 0
+        fallback = 0  # index into the network priority (A05.FR.08: fall back on failure)
         while True:
             await self._network.wait()  # fault injection: a network outage holds us here
+            choices = network.endpoints(self)
+            endpoint = choices[fallback % len(choices)]
             try:
                 async with connect(
-                    self.config.url,
+                    endpoint.url,
                     subprotocols=[Subprotocol(self.version.subprotocol)],
-                    additional_headers=self.config.auth_headers(),
+                    additional_headers=endpoint.headers,
                     open_timeout=self.config.open_timeout,
+                    ssl=endpoint.ssl,
                 ) as ws:
                     attempt = 0
+                    network.connected(self, endpoint)
                     if ws.subprotocol != self.version.subprotocol:
                         log.warning("%s: CSMS did not accept %s", self.config.id, ws.subprotocol)
                     else:
@@ -543,11 +549,13 @@ class SimulatedStation:
                         await self._online(link)
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
                 log.info("%s: connection failed: %s", self.config.id, exc)
+                fallback += 1
             self._link = None
             self.connected = False
             await self._changed()
             if self._reboot:
                 self._reboot = False
+                fallback = 0  # a reset starts again at the first slot of the priority
                 continue
             await asyncio.sleep(RetryBackOff(self._backoff(), self._rng).delay(attempt))
             attempt += 1

@@ -17,6 +17,10 @@ Handshake rules (OCPP-J 1.6 §3, 2.0.1 part 4 §3):
   when configured, its O the CPO name (A00.FR.404), otherwise HTTP 403;
 * repeated failures back off per station id and per address (HTTP 429,
   :mod:`opencsms.auth_backoff`);
+* each refusal of a known station for a security reason (wrong profile, credentials or client
+  certificate) is logged as a security event of the CSMS's own (A00.FR.323 / A00.FR.408:
+  ``on_refused``), before the refusal is answered; refusals during back-off are not (they would
+  let an attacker fill the store);
 * the subprotocol is the first of the server's preference order that the station offered; when none
   matches the handshake completes without a subprotocol and the connection is closed at once.
 """
@@ -39,7 +43,7 @@ from websockets.typing import Subprotocol
 
 from opencsms.auth_backoff import AuthBackoff
 from opencsms.ocpp.version import OcppVersion
-from opencsms.passwords import parse_basic_authorization, verify_password
+from opencsms.passwords import parse_basic_credentials, password_candidates, verify_password
 from opencsms.transport.tls import peer_subject
 
 log = logging.getLogger(__name__)
@@ -81,6 +85,11 @@ class Admitter(Protocol):
 
 
 OnConnection = Callable[[ServerConnection, Admission, OcppVersion], Awaitable[None]]
+OnRefused = Callable[[str, str, str], Awaitable[object]]
+"""(station id, security event type, reason): log a refusal as a security event."""
+
+FAILED_TO_AUTHENTICATE = "FailedToAuthenticateAtCsms"
+INVALID_STATION_CERTIFICATE = "InvalidChargingStationCertificate"
 
 
 def parse_station_id(path: str) -> str | None:
@@ -117,6 +126,7 @@ class StationGateway:
         backlog: int,
         backoff: AuthBackoff | None = None,
         client_organization: str | None = None,
+        on_refused: OnRefused | None = None,
     ) -> None:
         self._admitter = admitter
         self._on_connection = on_connection
@@ -130,6 +140,7 @@ class StationGateway:
         self._backlog = backlog
         self._backoff = backoff
         self._client_organization = client_organization
+        self._on_refused = on_refused
         self._admitted: dict[ServerConnection, Admission] = {}
         self._servers: list[Server] = []
 
@@ -212,6 +223,13 @@ class StationGateway:
                 profile,
             )
             self._failed(station_id, address)
+            await self._log_refusal(
+                station_id,
+                FAILED_TO_AUTHENTICATE,
+                f"connected to the profile {profile} listener from {address}; its security "
+                f"profile is {'/'.join(str(p) for p in sorted(admission.security_profiles))} "
+                "(A00.FR.002)",
+            )
             return _refuse(
                 connection, http.HTTPStatus.FORBIDDEN, "wrong security profile for this station"
             )
@@ -221,12 +239,20 @@ class StationGateway:
             if refusal is not None:
                 log.warning("refused station %r from %s: %s", station_id, address, refusal)
                 self._failed(station_id, address)
+                await self._log_refusal(
+                    station_id, INVALID_STATION_CERTIFICATE, f"{refusal}, from {address}"
+                )
                 return _refuse(connection, http.HTTPStatus.FORBIDDEN, "client certificate refused")
         elif admission.password_hash is not None or profile == 2:
             matched = _authorized(request, admission)
             if matched is None:
                 log.warning("bad credentials for station %r from %s", station_id, address)
                 self._failed(station_id, address)
+                await self._log_refusal(
+                    station_id,
+                    FAILED_TO_AUTHENTICATE,
+                    f"HTTP Basic credentials refused (profile {profile}), from {address}",
+                )
                 response = _refuse(
                     connection, http.HTTPStatus.UNAUTHORIZED, "authentication required"
                 )
@@ -261,6 +287,15 @@ class StationGateway:
             )
         return None
 
+    async def _log_refusal(self, station_id: str, event_type: str, reason: str) -> None:
+        if self._on_refused is None:
+            return
+        try:
+            await self._on_refused(station_id, event_type, reason)
+        except Exception:
+            # The refusal stands whatever happens to its record.
+            log.exception("could not log the refusal of station %r as a security event", station_id)
+
     def _failed(self, station_id: str | None, address: str | None) -> None:
         if self._backoff is not None:
             self._backoff.failed(station_id, address)
@@ -292,19 +327,27 @@ class StationGateway:
 
 def _authorized(request: Request, admission: Admission) -> str | None:
     """Which password the request's Basic credentials match: "current", "pending" or None."""
-    credentials = parse_basic_authorization(request.headers.get("Authorization"))
+    credentials = parse_basic_credentials(request.headers.get("Authorization"))
     if credentials is None:
         return None
-    username, password = credentials
+    username, raw = credentials
     # The user name must be the station id (OCPP-J 2.0.1 part 4 §3.2 / 1.6 security whitepaper
     # A00.FR.204).
     if username != admission.station_id:
         return None
-    if admission.password_hash is not None and verify_password(password, admission.password_hash):
-        return "current"
-    pending = admission.pending_password_hash
-    if pending is not None and verify_password(password, pending):
-        return "pending"
+    # A 1.6 station may send its AuthorizationKey as hex text or as the bytes it stands for
+    # (passwords.password_candidates). The subprotocol is not chosen yet: a station offering
+    # ocpp1.6 gets both forms.
+    offered = request.headers.get("Sec-WebSocket-Protocol", "")
+    ocpp16 = "ocpp1.6" in (part.strip() for part in offered.split(","))
+    for password in password_candidates(raw, ocpp16=ocpp16):
+        if admission.password_hash is not None and verify_password(
+            password, admission.password_hash
+        ):
+            return "current"
+        pending = admission.pending_password_hash
+        if pending is not None and verify_password(password, pending):
+            return "pending"
     return None
 
 
