@@ -78,7 +78,7 @@ from opencsms.errors import AlreadyExistsError, ConnectionClosedError, OpenCsmsE
 from opencsms.handlers import v16, v21, v201
 from opencsms.handlers.commands import StationCommands, station_commands
 from opencsms.handlers.configuration import configuration_port
-from opencsms.handlers.profile_payloads import profile_port
+from opencsms.handlers.profile_payloads import external_profiles, profile_port
 from opencsms.handlers.router import CallContext, Router, Services
 from opencsms.handlers.v16.transactions import send_cost_data_transfer
 from opencsms.handlers.v201.certificates import certificate_port
@@ -282,10 +282,11 @@ class Csms:
         self.monitoring = MonitoringService(self.storage, self.clock)
         self.display_messages = DisplayMessageService(self.storage, self.clock)
         self.customer_information = CustomerInformationService(self.storage, self.clock)
-        self.security_events = SecurityEventService(self.storage, self.events)
+        self.security_events = SecurityEventService(self.storage, self.events, clock=self.clock)
         self.charging_profiles = ChargingProfileService(self.storage, self.clock)
         await self._start_load_management()
         self.ev_charging = EvChargingService(self.storage, self.clock, self.events)
+        self.charging_profiles.external = external_profiles(self.ev_charging)  # K08 preview
         # Subscribed before any station connects, so no closed transaction is missed.
         self._tx_profile_events = self.events.subscribe(ChargingProfileService.ended_transactions)
         self.transactions = TransactionService(
@@ -362,6 +363,7 @@ class Csms:
                 free_failures=settings.auth_backoff_free_failures,
             ),
             client_organization=settings.tls_client_organization,
+            on_refused=self.security_events.csms_event,
         )
         self._exit.push_async_callback(self._shutdown_stations)
         self._exit.callback(self._monitoring_stopping)  # runs first: before stations close
@@ -510,6 +512,7 @@ class Csms:
             strictness=Strictness(admission.strictness),
             supported_actions=self.router.supported_actions(version),
             validate_outgoing_results=settings.validate_outgoing,
+            count=self.metrics.message,
         )
         connection = StationConnection(
             station_id=admission.station_id,
@@ -520,7 +523,6 @@ class Csms:
             frames=self.audit,
             clock=self.clock,
             registration=admission.registration,
-            metrics=self.metrics,
         )
         # Sessions cached for an earlier connection may have changed meanwhile (another node,
         # a reboot): reload them for this one.
@@ -583,10 +585,9 @@ class Csms:
         started = time.perf_counter()
         try:
             result = await self.router.dispatch(ctx, call.action, call.payload)
-        except Exception:
-            self.metrics.handled(call.action, time.perf_counter() - started, "error")
-            raise
-        self.metrics.handled(call.action, time.perf_counter() - started, "ok")
+        finally:
+            # the answer itself (ok or its CALLERROR code) is counted by the session
+            self.metrics.handled(call.action, time.perf_counter() - started)
         if call.action == "BootNotification":
             self.events.publish(
                 BootReported(connection.station_id, str(result.get("status")), self.clock.now())
@@ -786,6 +787,7 @@ class Csms:
         settings = self.settings
         self.load_management = LoadManagementService(self.storage, self.clock)
         await self.load_management.load()
+        await self.load_management.provision(settings.load_groups)  # [[load_groups]]
         self.load_manager = LoadManagementWorker(
             self.load_management,
             self.storage,
@@ -806,6 +808,9 @@ class Csms:
                     headroom_a=settings.load_management_headroom_a,
                 ),
             ),
+            # In-memory open sessions: no query per managed station per round (the
+            # TransactionService is made later, hence the lambda).
+            open_sessions=lambda station_id: self.transactions.open_sessions(station_id),
         )
         # An operator's change is applied at once, without the debounce.
         self.load_management.on_change = lambda why: self.load_manager.trigger(why, urgent=True)

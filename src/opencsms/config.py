@@ -260,6 +260,9 @@ class Settings:
     stations: tuple[StationSeed, ...] = field(default_factory=tuple)
     id_tokens: tuple[TokenSeed, ...] = field(default_factory=tuple)
     configuration_profiles: tuple[ProfileSeed, ...] = field(default_factory=tuple)
+    load_groups: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    """``[[load_groups]]``: groups (and their ``members``) upserted on start, in file order
+    (docs/load-management.md); their values are checked by the load management service."""
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with every non-None value in ``changes`` applied."""
@@ -270,6 +273,7 @@ _SERVER_KEYS = {f.name for f in fields(Settings)} - {
     "stations",
     "id_tokens",
     "configuration_profiles",
+    "load_groups",
 }
 _TOKEN_KEYS = {f.name for f in fields(TokenSeed)}
 
@@ -353,7 +357,18 @@ def load_settings_file(path: Path) -> Settings:
     except InvalidDesiredConfig as exc:
         raise ConfigError(str(exc)) from None
     _check_tariff_settings(values)
-    return Settings(**values, stations=seeds, id_tokens=tokens, configuration_profiles=profiles)
+    groups = data.get("load_groups", [])
+    if not isinstance(groups, list) or not all(
+        isinstance(g, dict) and isinstance(g.get("members", []), list) for g in groups
+    ):
+        raise ConfigError("[[load_groups]] entries must be tables, members a list of tables")
+    return Settings(
+        **values,
+        stations=seeds,
+        id_tokens=tokens,
+        configuration_profiles=profiles,
+        load_groups=tuple(groups),
+    )
 
 
 def _token_seed(index: int, entry: Any) -> TokenSeed:

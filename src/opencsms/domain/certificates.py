@@ -37,7 +37,7 @@ from opencsms.domain.authorization import (
     AuthPurpose,
     AuthRequest,
 )
-from opencsms.domain.fleet_events import CertificateExpiring, FleetEvents
+from opencsms.domain.fleet_events import CertificateExpiring, CertificateRenewed, FleetEvents
 from opencsms.errors import OpenCsmsError
 from opencsms.security.ca import CertificateAuthority
 from opencsms.security.contract_provider import (
@@ -265,6 +265,12 @@ class CertificateService:
                 not_after=issued.not_after,
             )
             await self._storage.certificates.save_installed(entry)
+        # stored above; the certificate_expiring alerts of the ones it replaces resolve
+        self._events.publish(
+            CertificateRenewed(
+                issued.station_id, issued.use.value, issued.serial, issued.not_after, now
+            )
+        )
 
     async def renew(
         self, station_id: str, use: SigningUse, port: CertificatePort | None = None

@@ -187,6 +187,19 @@ class CertificateExpiring:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class CertificateRenewed:
+    """A station accepted (CertificateSigned, A02.FR.17) a certificate the CSMS signed for it,
+    stored as delivered: earlier certificates of the same ``use`` are superseded (the
+    ``certificate_expiring`` alerts of those resolve)."""
+
+    station_id: str
+    use: str
+    serial: str
+    not_after: datetime
+    at: datetime
+
+
 FleetEvent = (
     StationConnected
     | StationDisconnected
@@ -203,6 +216,7 @@ FleetEvent = (
     | LocalListSyncChanged
     | AlertChanged
     | CertificateExpiring
+    | CertificateRenewed
 )
 
 

@@ -1072,3 +1072,15 @@ ocsp_responses = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
 )
+
+tariff_assignment_history = Table(
+    "tariff_assignment_history",
+    metadata,
+    # Which tariff each place had when (domain/tariffs.py): a session is priced with the
+    # assignment valid at its start, also when recomputed long after. `valid_to` NULL: current.
+    Column("scope", String(8), primary_key=True),
+    Column("target", Text, primary_key=True),
+    Column("valid_from", UtcDateTime, primary_key=True),
+    Column("valid_to", UtcDateTime, nullable=True),
+    Column("tariff_id", String(64), nullable=False),
+)
