@@ -21,6 +21,9 @@ from opencsms.billing import DAYS, ComponentType, Phase, Tariff
 from opencsms.clock import utc_iso
 from opencsms.domain.cdrs import Cdr
 
+UNPROCESSABLE = 422
+"""Starlette renamed its constant for 422 (…_ENTITY → …_CONTENT) and warns on the old name."""
+
 if TYPE_CHECKING:
     from opencsms.app import Csms
 
@@ -300,11 +303,11 @@ def cdrs_router(csms: Csms) -> APIRouter:
         for value, name in ((since, "from"), (until, "to")):
             if value is not None and value.tzinfo is None:
                 raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_ENTITY,
+                    UNPROCESSABLE,
                     f"'{name}' needs a UTC offset (e.g. 2026-01-01T00:00:00Z)",
                 )
         if since is not None and until is not None and since >= until:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "'from' must be before 'to'")
+            raise HTTPException(UNPROCESSABLE, "'from' must be before 'to'")
 
     @router.get("", response_model=CdrPage, responses=errors({422: "Bad from/to window"}))
     async def list_cdrs(

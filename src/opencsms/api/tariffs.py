@@ -27,6 +27,9 @@ from opencsms.domain.tariffs import (
 )
 from opencsms.errors import AlreadyExistsError, NotFoundError
 
+UNPROCESSABLE = 422
+"""Starlette renamed its constant for 422 (…_ENTITY → …_CONTENT) and warns on the old name."""
+
 if TYPE_CHECKING:
     from opencsms.app import Csms
 
@@ -235,7 +238,7 @@ def _body(model: TariffIn) -> dict[str, Any]:
 
 
 def _invalid(exc: InvalidTariff) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc))
+    return HTTPException(UNPROCESSABLE, str(exc))
 
 
 def _not_found(exc: NotFoundError) -> HTTPException:
@@ -420,7 +423,7 @@ def tariffs_router(csms: Csms) -> APIRouter:
     async def assign_evse(station_id: str, evse_id: int, body: AssignmentIn) -> AssignmentOut:
         """An EVSE's tariff (1.6: the connectorId)."""
         if evse_id < 1:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "evse_id starts at 1")
+            raise HTTPException(UNPROCESSABLE, "evse_id starts at 1")
         await known_station(station_id)
         return await assign(AssignmentScope.EVSE, evse_target(station_id, evse_id), body)
 
