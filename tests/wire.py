@@ -62,6 +62,9 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
         # without a Python interpreter spawned per node (~0.2 s each, hundreds of nodes); both
         # writers are tested in tests/storage (the ``sqlite`` and ``sqlite-thread`` backends).
         sqlite_writer="thread",
+        # Raw stations read the CSMS's frames in order: the GetChargingProfiles sent after a
+        # boot is asked for only by the tests of it (tests/domain/test_charging_profile_*).
+        charging_profile_reconcile_on_boot=False,
     )
     return base.with_overrides(**overrides)
 

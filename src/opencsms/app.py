@@ -34,7 +34,7 @@ from opencsms.domain.authorization import AuthorizationService
 from opencsms.domain.basic_auth import PasswordRotation
 from opencsms.domain.cdrs import CostNotice, CostService
 from opencsms.domain.certificates import CertificatePort, CertificateService
-from opencsms.domain.charging_profiles import ChargingProfileService
+from opencsms.domain.charging_profiles import ChargingProfileService, ProfileReconciler
 from opencsms.domain.commands import CommandRequest, CommandService, StationCall
 from opencsms.domain.configuration import ConfigurationService
 from opencsms.domain.customer_information import CustomerInformationService
@@ -289,6 +289,17 @@ class Csms:
         self.charging_profiles.external = external_profiles(self.ev_charging)  # K08 preview
         # Subscribed before any station connects, so no closed transaction is missed.
         self._tx_profile_events = self.events.subscribe(ChargingProfileService.ended_transactions)
+        # K09: the record follows what each 2.0.1 station reports after a boot or reconnect.
+        self.profile_reconciler = ProfileReconciler(
+            self.charging_profiles,
+            self._reconcile_call,
+            debounce=self.settings.charging_profile_reconcile_debounce,
+        )
+        self._reconcile_events = (
+            self.events.subscribe(ProfileReconciler.accepts)
+            if self.settings.charging_profile_reconcile_on_boot
+            else None
+        )
         self.transactions = TransactionService(
             self.storage, self.clock, authorization, self.reservations, events=self.events
         )
@@ -432,6 +443,12 @@ class Csms:
 
         if self.settings.load_management_enabled:
             self._jobs.append(tasks.create_task(self.load_manager.run(), name="load-management"))
+        if self._reconcile_events is not None:
+            self._jobs.append(
+                tasks.create_task(
+                    self.profile_reconciler.run(self._reconcile_events), name="profile-reconcile"
+                )
+            )
 
     async def _send_cost(self, notice: CostNotice) -> None:
         """Show a cost on the station: CostUpdated (2.0.1 I02), or for 1.6 a DataTransfer with
@@ -652,6 +669,13 @@ class Csms:
             )
         except OpenCsmsError as exc:
             log.info("station %s: could not trigger a BootNotification: %s", station_id, exc)
+
+    def _reconcile_call(self, station_id: str) -> StationCall | None:
+        """The CSMS's own CALL sender for a station connected with GetChargingProfiles (2.x)."""
+        connection = self.registry.get(station_id)
+        if connection is None or connection.version is OcppVersion.V16:
+            return None
+        return self.own_call(station_id)
 
     def own_call(self, station_id: str) -> StationCall:
         """A CALL sender for what the CSMS sends on its own (not an operator): each CALL goes to

@@ -148,6 +148,11 @@ class Settings:
     load_management_enabled: bool = True
     """Run the site load manager (docs/load-management.md); it acts only on stations placed
     in a load group."""
+    charging_profile_reconcile_on_boot: bool = True
+    """After a 2.0.1 / 2.1 station's Accepted boot (and a reconnection without boot) send an
+    unfiltered GetChargingProfiles so the record follows what it reports (K09)."""
+    charging_profile_reconcile_debounce: float = 2.0
+    """Seconds after a reconnection before it is reconciled, unless the station boots first."""
     load_management_debounce: float = 0.5
     """Seconds triggers (sessions, meter values, limit changes) are coalesced into one round."""
     load_management_interval: float = 30.0
@@ -316,7 +321,11 @@ def load_settings_file(path: Path) -> Settings:
     for key in ("load_management_stack_level", "load_management_profile_id"):
         if key in values and (isinstance(values[key], bool) or not isinstance(values[key], int)):
             raise ConfigError(f"{key} must be a whole number")
-    for key in ("load_management_debounce", "load_management_interval"):
+    for key in (
+        "load_management_debounce",
+        "load_management_interval",
+        "charging_profile_reconcile_debounce",
+    ):
         if key in values and (not isinstance(values[key], int | float) or values[key] < 0):
             raise ConfigError(f"{key} must be a number of seconds (0 or more)")
     for key in ("reconnect_alert_count", "webhook_max_attempts", "webhook_concurrency"):

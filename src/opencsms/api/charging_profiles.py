@@ -10,7 +10,6 @@ answers Accepted. Every CALL goes through :class:`~opencsms.api.command_runner.C
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -133,14 +132,6 @@ def charging_profiles_router(csms: Csms) -> APIRouter:
     """Build the router bound to one CSMS node."""
     router = APIRouter(prefix="/stations", tags=["charging profiles"])
     runner = CommandRunner(csms)
-    request_ids: list[itertools.count[int]] = []
-
-    def next_request_id() -> int:
-        # Seeded from the clock so that ids do not repeat across restarts (a report of an
-        # earlier request must not pass for the answer to a new one).
-        if not request_ids:
-            request_ids.append(itertools.count(int(csms.clock.now().timestamp()) % 2**30))
-        return next(request_ids[0])
 
     async def connected_version(station_id: str) -> tuple[Station, OcppVersion]:
         station = await runner.load(station_id)
@@ -325,13 +316,10 @@ def charging_profiles_router(csms: Csms) -> APIRouter:
                 "OCPP 1.6 cannot list a station's profiles; compare GET composite-schedule "
                 "with POST composite-schedule/station instead",
             )
-        request_id = next_request_id()
-        csms.charging_profiles.expect_full_report(station_id, request_id)
-        payload = {"requestId": request_id, "chargingProfile": {}}
+        request_id, payload = csms.charging_profiles.full_report_request(station_id)
         answer = await send(station_id, version, "GetChargingProfiles", payload)
         answered = None if isinstance(answer, JSONResponse) else answer.response
-        if answered is not None and answered.get("status") == "NoProfiles":
-            await csms.charging_profiles.no_profiles(station_id, request_id)
+        await csms.charging_profiles.full_report_answered(station_id, request_id, answered)
         return answer
 
     return router

@@ -10,14 +10,23 @@ it never claims more than the station said. A complete unfiltered report replace
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from opencsms.clock import Clock
-from opencsms.domain.fleet_events import FleetEvent, Subscription, TransactionChanged
+from opencsms.domain.fleet_events import (
+    BootReported,
+    FleetEvent,
+    StationConnected,
+    Subscription,
+    TransactionChanged,
+)
 from opencsms.domain.transaction_model import Transaction
 from opencsms.errors import OpenCsmsError
 from opencsms.smartcharging import (
@@ -38,6 +47,13 @@ from opencsms.smartcharging.rules import overlapping, same_slot
 if TYPE_CHECKING:
     from opencsms.storage.store import Storage
 
+StationCall = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+"""Sends one CALL to a connected station and returns its CALLRESULT payload."""
+
+ReconcileCall = Callable[[str], StationCall | None]
+"""The station's CALL sender when it is connected with a version that has GetChargingProfiles
+(2.0.1 / 2.1), ``None`` otherwise (1.6 or not connected)."""
+
 ExternalProfiles = Callable[[str], Awaitable[Sequence[ChargingProfile]]]
 """A station's external limits in force (K12 NotifyChargingLimit, not cleared), each as a
 ChargingStationExternalConstraints profile (made by the handlers from the stored schedules)."""
@@ -45,7 +61,9 @@ ChargingStationExternalConstraints profile (made by the handlers from the stored
 __all__ = [
     "ChargingProfileService",
     "ExternalProfiles",
+    "ProfileReconciler",
     "ProfileRefusedError",
+    "ReconcileCall",
     "StoredProfile",
     "capabilities_for",
 ]
@@ -99,6 +117,9 @@ class ChargingProfileService:
         """Where :meth:`composite` finds the external limits (set by the node once the EV
         charging service exists)."""
         self._full_reports: set[tuple[str, int]] = set()
+        # Seeded from the clock so ids do not repeat across restarts (a report of an earlier
+        # request must not pass for the answer to a new one).
+        self._request_ids = itertools.count(int(clock.now().timestamp()) % 2**30)
 
     async def held(self, station_id: str) -> list[StoredProfile]:
         """The profiles the station holds as recorded, by profile id."""
@@ -161,6 +182,29 @@ class ChargingProfileService:
         """The next report of ``request_id`` answers an unfiltered GetChargingProfiles: once
         complete it replaces the record (K09)."""
         self._full_reports.add((station_id, request_id))
+
+    def full_report_request(self, station_id: str) -> tuple[int, dict[str, Any]]:
+        """A new unfiltered GetChargingProfiles (K09: ``chargingProfile`` with no criteria):
+        its requestId and payload; the report it brings replaces the record."""
+        request_id = next(self._request_ids)
+        self.expect_full_report(station_id, request_id)
+        return request_id, {"requestId": request_id, "chargingProfile": {}}
+
+    async def full_report_answered(
+        self, station_id: str, request_id: int, response: dict[str, Any] | None
+    ) -> None:
+        """The station's answer to :meth:`full_report_request`: NoProfiles empties the record
+        (K09.FR.02: no ReportChargingProfiles follows); Accepted waits for the reports."""
+        if response is not None and response.get("status") == "NoProfiles":
+            await self.no_profiles(station_id, request_id)
+
+    async def reconcile(self, station_id: str, call: StationCall) -> dict[str, Any]:
+        """Send an unfiltered GetChargingProfiles through ``call`` (K09) so the record is
+        replaced by what the station reports; the station's answer."""
+        request_id, payload = self.full_report_request(station_id)
+        response = await call("GetChargingProfiles", payload)
+        await self.full_report_answered(station_id, request_id, response)
+        return response
 
     async def no_profiles(self, station_id: str, request_id: int) -> None:
         """An unfiltered GetChargingProfiles answered NoProfiles: the station holds none."""
@@ -274,3 +318,68 @@ class ChargingProfileService:
                     )
         finally:
             subscription.close()
+
+
+class ProfileReconciler:
+    """Reconciles the record with each 2.0.1 / 2.1 station automatically (K09,
+    docs/charging-profiles.md): after an Accepted BootNotification, and after a reconnection
+    without a boot (``debounce`` seconds after the connection, once per connection). The node
+    runs :meth:`run` in its TaskGroup when ``charging_profile_reconcile_on_boot`` is set.
+    1.6 has no GetChargingProfiles; the load manager re-sends its profiles after a 1.6 boot."""
+
+    def __init__(
+        self, service: ChargingProfileService, call_for: ReconcileCall, debounce: float = 2.0
+    ) -> None:
+        self._service = service
+        self._call_for = call_for
+        self._debounce = debounce
+        self._due: dict[str, float] = {}
+        """Station → when its reconnection is reconciled, unless it boots first."""
+        self.done: deque[tuple[str, str]] = deque(maxlen=1000)
+        """The latest (station, status of the GetChargingProfiles answer or the failure),
+        oldest first (for operators' debugging and the tests)."""
+
+    @staticmethod
+    def accepts(event: FleetEvent) -> bool:
+        """The events the reconciler needs: connections and accepted boots."""
+        return isinstance(event, StationConnected) or (
+            isinstance(event, BootReported) and event.status == "Accepted"
+        )
+
+    async def run(self, subscription: Subscription) -> None:
+        """Read ``subscription`` (subscribed with :meth:`accepts`); each reconciliation runs in
+        its own task of this worker's TaskGroup so a silent station delays no other."""
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                while True:
+                    now = loop.time()
+                    for station_id, due in list(self._due.items()):
+                        if due <= now:
+                            del self._due[station_id]
+                            tasks.create_task(self._reconcile(station_id))
+                    wait = min(self._due.values(), default=now + 3600.0) - now
+                    try:
+                        async with asyncio.timeout(max(wait, 0.0)):
+                            event = await subscription.get()
+                    except TimeoutError:
+                        continue
+                    if isinstance(event, StationConnected):
+                        self._due[event.station_id] = loop.time() + self._debounce
+                    elif isinstance(event, BootReported):
+                        self._due.pop(event.station_id, None)  # the boot reconciles
+                        tasks.create_task(self._reconcile(event.station_id))
+        finally:
+            subscription.close()
+
+    async def _reconcile(self, station_id: str) -> None:
+        call = self._call_for(station_id)
+        if call is None:
+            return  # 1.6, or gone again
+        try:
+            answer = await self._service.reconcile(station_id, call)
+            status = str(answer.get("status"))
+        except OpenCsmsError as exc:  # offline, timeout, store down: the next boot retries
+            log.warning("station %s: charging profiles not reconciled: %s", station_id, exc)
+            status = f"failed: {exc}"
+        self.done.append((station_id, status))

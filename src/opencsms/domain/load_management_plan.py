@@ -18,6 +18,7 @@ adds nothing during the reaction window.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,9 @@ __all__ = [
     "Plan",
     "PlannedSession",
     "build_plan",
+    "departure_order",
     "effective_limits",
+    "needed_current_a",
     "session_key",
 ]
 
@@ -57,6 +60,8 @@ class ActiveSession:
     """Arrival order: the CSMS's own transaction number."""
     token_key: str | None = None
     token_group: str | None = None
+    energy_wh: float | None = None
+    """Energy delivered so far in the session (``None``: not known yet)."""
 
     @property
     def key(self) -> str:
@@ -164,6 +169,61 @@ def _priority(groups: Mapping[str, LoadGroup], group_id: str, s: ActiveSession) 
     return 0
 
 
+def needed_current_a(
+    need: EvChargingNeeds,
+    *,
+    delivered_wh: float | None,
+    at: datetime,
+    phases: int,
+    voltage_v: float,
+) -> float | None:
+    """The current per phase the EV needs on average to get its energy by its departure
+    (2.0.1 K15: ``energyAmount`` and ``departureTime`` of NotifyEVChargingNeeds).
+
+    ``(energy_amount_wh − delivered_wh) / (hours left × voltage × phases)``. ``None`` when the
+    EV gives no energy or no departure (it is not departure-constrained); ``0`` when what it
+    asked for is already delivered (it needs nothing more); when the departure has passed, the
+    hours left are taken as one minute, so the need is as high as the EV can take.
+    """
+    if need.energy_amount_wh is None or need.departure_time is None:
+        return None
+    remaining = need.energy_amount_wh - max(0.0, delivered_wh or 0.0)
+    if remaining <= 0:
+        return 0.0
+    hours = max((need.departure_time - at).total_seconds(), 60.0) / 3600.0
+    return remaining / (hours * voltage_v * max(1, phases))
+
+
+_URGENT_ORDER_BASE = 1 << 40
+"""Admission rank of departure-constrained sessions: below every arrival order (the CSMS's
+transaction numbers are positive and far smaller), earliest departure first."""
+
+
+def departure_order(departure: datetime) -> int:
+    """The ``started_order`` of a departure-constrained session: negative, so it is admitted
+    before every session without a departure among equal priorities, earliest departure first
+    (Unix seconds stay far below ``2**40``)."""
+    return int(departure.timestamp()) - _URGENT_ORDER_BASE
+
+
+def _path_capacity_a(
+    nodes: Mapping[str, GroupNode], parent: str, phases: int, voltage_v: float
+) -> float:
+    """The most one session could get on its path alone (the tightest limit above it)."""
+    capacity = math.inf
+    seen: set[str] = set()
+    current: str | None = parent
+    while current is not None and current in nodes and current not in seen:
+        seen.add(current)
+        node = nodes[current]
+        if node.max_current_a is not None:
+            capacity = min(capacity, node.max_current_a)
+        if node.max_power_w is not None:
+            capacity = min(capacity, node.max_power_w / (max(1, phases) * voltage_v))
+        current = node.parent
+    return capacity
+
+
 def build_plan(
     groups: Mapping[str, LoadGroup],
     members: Sequence[GroupMember],
@@ -221,6 +281,20 @@ def build_plan(
                 maximum = min(maximum, cap.limit_a)
             if cap.limit_w is not None:
                 maximum = min(maximum, cap.limit_w / (phases * group.voltage_v))
+        order = s.order
+        if need is not None:
+            needed = needed_current_a(
+                need, delivered_wh=s.energy_wh, at=at, phases=phases, voltage_v=group.voltage_v
+            )
+            # Energy already delivered (needed == 0): no precedence; the allocator's measured
+            # cap already gives it no more than it takes.
+            if needed is not None and needed > 0 and need.departure_time is not None:
+                # Departure rule (docs/load-management.md): the EV's minimum becomes the
+                # current it needs, as far as its own maximum and the limits on its path
+                # allow, and it is admitted before EVs without a departure.
+                capacity = _path_capacity_a(nodes, parent, phases, group.voltage_v)
+                minimum = max(minimum, min(needed, maximum, capacity))
+                order = departure_order(need.departure_time)
         demand = SessionDemand(
             key=s.key,
             group=parent,
@@ -232,7 +306,7 @@ def build_plan(
             previous_limit_a=previous.get(s.key),
             priority=_priority(groups, member.group_id, s),
             voltage_v=group.voltage_v,
-            started_order=s.order,
+            started_order=order,
         )
         demands.append(demand)
         placed[s.key] = (s, member.group_id)

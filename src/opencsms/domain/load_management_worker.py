@@ -162,6 +162,8 @@ class LoadManagementWorker:
         """Session key → (current A per phase, power W, received at) of its last sample."""
         self._accepted: dict[str, _Accepted] = {}
         self._defaults: dict[str, float] = {}
+        self._boots: dict[str, int] = {}
+        """Station → Accepted boots seen: an answer landing after a reboot is not trusted."""
         """Station → the TxDefault limit it accepted."""
         self._needs: dict[str, EvChargingNeeds] = {}
         self._limits: dict[tuple[str, int], ExternalLimit] = {}
@@ -257,6 +259,7 @@ class LoadManagementWorker:
         elif isinstance(event, BootReported):
             if event.status == "Accepted" and service.managed(event.station_id):
                 # A rebooted station may have lost its profiles and its transactions.
+                self._boots[event.station_id] = self._boots.get(event.station_id, 0) + 1
                 self._defaults.pop(event.station_id, None)
                 prefix = f"{event.station_id}/"
                 for key in [k for k in self._accepted if k.startswith(prefix)]:
@@ -398,7 +401,13 @@ class LoadManagementWorker:
                 if evse:
                     sessions.append(
                         ActiveSession(
-                            station_id, evse, tx.transaction_id, tx.id, tx.token_key, tx.group_id
+                            station_id,
+                            evse,
+                            tx.transaction_id,
+                            tx.id,
+                            tx.token_key,
+                            tx.group_id,
+                            energy_wh=tx.energy_wh,
                         )
                     )
         measured: dict[str, float] = {}
@@ -512,6 +521,7 @@ class LoadManagementWorker:
         if port is None:
             return with_status(entry, "Failed", "station not connected")
         started = time.monotonic()
+        boots = self._boots.get(entry.station_id, 0)
         try:
             await self._profiles.check(entry.station_id, profile, port.version != "1.6")
             answer = await port.send(profile)
@@ -523,7 +533,11 @@ class LoadManagementWorker:
             return with_status(entry, answer.status, answer.reason)
         await self._profiles.accepted(entry.station_id, answer.version, profile, answer.payload)
         now = self._clock.now()
-        if entry.kind == "TxDefault":
+        if self._boots.get(entry.station_id, 0) != boots:
+            # The station rebooted while this was in flight (it may have lost the profile):
+            # not remembered as held, so the round its boot triggered sends it again.
+            self.trigger(f"{entry.station_id} rebooted during a send")
+        elif entry.kind == "TxDefault":
             self._defaults[entry.station_id] = entry.limit_a
         else:
             key = session_key(entry.station_id, entry.evse_id)
