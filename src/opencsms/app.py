@@ -87,6 +87,7 @@ from opencsms.metrics import Metrics
 from opencsms.ocpp.session import IncomingCall, Role, RpcSession, Strictness
 from opencsms.ocpp.version import OcppVersion
 from opencsms.security.setup import build_certificate_service
+from opencsms.smartcharging import ChargingProfile, ProfilePurpose
 from opencsms.storage.blobs import BlobStore
 from opencsms.storage.store import Storage
 from opencsms.transport.connection import StationConnection
@@ -294,6 +295,8 @@ class Csms:
             self.charging_profiles,
             self._reconcile_call,
             debounce=self.settings.charging_profile_reconcile_debounce,
+            call_16=self._restore_call_16,
+            restore_skips=self._restored_by_load_manager,
         )
         self._reconcile_events = (
             self.events.subscribe(ProfileReconciler.accepts)
@@ -676,6 +679,20 @@ class Csms:
         if connection is None or connection.version is OcppVersion.V16:
             return None
         return self.own_call(station_id)
+
+    def _restore_call_16(self, station_id: str) -> StationCall | None:
+        """The CSMS's own CALL sender for a connected 1.6 station (its profiles are restored)."""
+        connection = self.registry.get(station_id)
+        if connection is None or connection.version is not OcppVersion.V16:
+            return None
+        return self.own_call(station_id)
+
+    def _restored_by_load_manager(self, profile: ChargingProfile) -> bool:
+        """The load manager's TxDefaultProfile: it re-sends its own after a 1.6 boot."""
+        return (
+            profile.purpose is ProfilePurpose.TX_DEFAULT
+            and profile.id == self.settings.load_management_profile_id
+        )
 
     def own_call(self, station_id: str) -> StationCall:
         """A CALL sender for what the CSMS sends on its own (not an operator): each CALL goes to

@@ -95,3 +95,52 @@ async def test_16_reboot_gets_the_load_managers_profiles_again(tmp_path: Path) -
         again = await station.wait_profiles(2, "TxDefaultProfile")
         assert again[-1]["connectorId"] == 0
         assert asks(station) == []  # 1.6 has no GetChargingProfiles
+
+
+async def test_16_reboot_gets_the_recorded_profiles_again_and_refused_ones_leave(
+    tmp_path: Path,
+) -> None:
+    refuse: set[int] = set()
+
+    def set_profile(payload: dict[str, Any]) -> dict[str, Any]:
+        refused = payload["csChargingProfiles"]["chargingProfileId"] in refuse
+        return {"status": "Rejected" if refused else "Accepted"}
+
+    settings = lm_settings(tmp_path, charging_profile_reconcile_on_boot=True)
+    answers: dict[str, Answer] = {"SetChargingProfile": set_profile}
+    async with (
+        running_csms(settings) as csms,
+        duplex(csms, "RS-16", "ocpp1.6", answers) as station,
+        api_client(csms) as api,
+    ):
+        sent = {
+            5: (0, profile(OcppVersion.V16, 5, stack=2, purpose="ChargePointMaxProfile")),
+            6: (1, profile(OcppVersion.V16, 6, stack=1)),
+        }
+        for evse, body in sent.values():
+            answer = await api.post(
+                "/api/v1/stations/RS-16/charging-profiles",
+                json={"evse_id": evse, "charging_profile": body},
+            )
+            assert answer.status_code == 200, answer.text
+        assert await held_ids(csms, "RS-16") == [5, 6]
+        boot = {"chargePointVendor": "ACME", "chargePointModel": "W1"}
+
+        # A reboot may have lost them: each is sent again exactly as recorded.
+        assert (await station.call("BootNotification", boot))["status"] == "Accepted"
+        await station.wait_until(lambda: len(station.profiles()) == 4)
+        resent = {p["csChargingProfiles"]["chargingProfileId"]: p for p in station.profiles()[2:]}
+        for profile_id, (evse, body) in sent.items():
+            assert resent[profile_id] == {"connectorId": evse, "csChargingProfiles": body}
+        assert await held_ids(csms, "RS-16") == [5, 6]
+
+        # The next reboot, the station refuses profile 6: the record no longer claims it.
+        refuse.add(6)
+        assert (await station.call("BootNotification", boot))["status"] == "Accepted"
+        await station.wait_until(lambda: len(station.profiles()) == 6)
+        for _ in range(100):
+            if await held_ids(csms, "RS-16") == [5]:
+                break
+            await asyncio.sleep(0.02)
+        assert await held_ids(csms, "RS-16") == [5]
+        assert csms.profile_reconciler.done[-1] == ("RS-16", "5:Accepted, 6:Rejected")

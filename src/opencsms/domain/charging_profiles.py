@@ -171,6 +171,32 @@ class ChargingProfileService:
         await self._store.charging_profiles.save(stored)
         return stored
 
+    async def forget(self, station_id: str, profile_ids: list[int]) -> None:
+        """Drop profiles the station turned out not to hold (a refused 1.6 restore)."""
+        await self._store.charging_profiles.delete(station_id, profile_ids)
+
+    async def restore_16(
+        self,
+        station_id: str,
+        call: StationCall,
+        skip: Callable[[ChargingProfile], bool] = lambda _profile: False,
+    ) -> list[tuple[int, str]]:
+        """Send a 1.6 station each recorded profile again (TxProfiles and ``skip`` ones
+        excepted; expired ones leave the record); those it refuses leave the record. Returns
+        (profile id, answer) pairs."""
+        now = self._clock.now()
+        results: list[tuple[int, str]] = []
+        for stored in await self.held(station_id):
+            profile = stored.profile
+            if profile.purpose is ProfilePurpose.TX or skip(profile):
+                continue
+            if profile.valid_to is not None and profile.valid_to <= now:
+                await self.forget(station_id, [profile.id])
+                results.append((profile.id, "Expired"))
+                continue
+            results.append((profile.id, await _restore_one(self, station_id, call, stored)))
+        return results
+
     async def cleared(self, station_id: str, criteria: Criteria) -> list[int]:
         """Remove what an accepted ClearChargingProfile with ``criteria`` removed on the station
         (1.6 §5.5 errata 3.25/3.26, K10.FR.02/03: every given criterion must match); the ids."""
@@ -320,18 +346,40 @@ class ChargingProfileService:
             subscription.close()
 
 
+async def _restore_one(
+    service: ChargingProfileService, station_id: str, call: StationCall, stored: StoredProfile
+) -> str:
+    answer = await call(
+        "SetChargingProfile",
+        {"connectorId": stored.profile.evse, "csChargingProfiles": stored.payload},
+    )
+    status = str(answer.get("status"))
+    if status != "Accepted":
+        await service.forget(station_id, [stored.profile.id])
+    return status
+
+
 class ProfileReconciler:
     """Reconciles the record with each 2.0.1 / 2.1 station automatically (K09,
     docs/charging-profiles.md): after an Accepted BootNotification, and after a reconnection
     without a boot (``debounce`` seconds after the connection, once per connection). The node
     runs :meth:`run` in its TaskGroup when ``charging_profile_reconcile_on_boot`` is set.
-    1.6 has no GetChargingProfiles; the load manager re-sends its profiles after a 1.6 boot."""
+    1.6 has no GetChargingProfiles: the same moments re-send the recorded profiles instead
+    (:meth:`_restore_16`); the load manager re-sends its own."""
 
     def __init__(
-        self, service: ChargingProfileService, call_for: ReconcileCall, debounce: float = 2.0
+        self,
+        service: ChargingProfileService,
+        call_for: ReconcileCall,
+        debounce: float = 2.0,
+        *,
+        call_16: ReconcileCall | None = None,
+        restore_skips: Callable[[ChargingProfile], bool] = lambda _profile: False,
     ) -> None:
         self._service = service
         self._call_for = call_for
+        self._call_16 = call_16
+        self._restore_skips = restore_skips
         self._debounce = debounce
         self._due: dict[str, float] = {}
         """Station → when its reconnection is reconciled, unless it boots first."""
@@ -375,11 +423,28 @@ class ProfileReconciler:
     async def _reconcile(self, station_id: str) -> None:
         call = self._call_for(station_id)
         if call is None:
-            return  # 1.6, or gone again
+            call_16 = self._call_16(station_id) if self._call_16 is not None else None
+            if call_16 is not None:
+                await self._restore_16(station_id, call_16)
+            return  # 1.6 done, or gone again
         try:
             answer = await self._service.reconcile(station_id, call)
             status = str(answer.get("status"))
         except OpenCsmsError as exc:  # offline, timeout, store down: the next boot retries
             log.warning("station %s: charging profiles not reconciled: %s", station_id, exc)
+            status = f"failed: {exc}"
+        self.done.append((station_id, status))
+
+    async def _restore_16(self, station_id: str, call: StationCall) -> None:
+        """1.6 has no GetChargingProfiles: after a boot or reconnection, send the station every
+        recorded profile again (its own id replaces itself, §3.13.2), so it holds what the record
+        says even if it lost profiles in a reboot; one it refuses leaves the record. TxProfiles
+        ended with their transaction; ``restore_skips`` names profiles another worker restores
+        itself (the load manager's TxDefault)."""
+        try:
+            statuses = await self._service.restore_16(station_id, call, self._restore_skips)
+            status = ", ".join(f"{pid}:{answer}" for pid, answer in statuses) or "nothing held"
+        except OpenCsmsError as exc:
+            log.warning("station %s: charging profiles not restored: %s", station_id, exc)
             status = f"failed: {exc}"
         self.done.append((station_id, status))
