@@ -23,7 +23,7 @@ from opencsms.errors import StorageError
 from ..statements import Statement, WriteOp
 from ..tables import alerts
 from ..writer import GroupCommitWriter
-from .base import IdAllocator, Repository, dialect_insert, storage_errors
+from .base import IdAllocator, Repository, dialect_insert, insert_or_ignore, storage_errors
 
 __all__ = ["AlertRepository"]
 
@@ -31,17 +31,8 @@ _COLUMNS = tuple(c.name for c in alerts.columns)
 _DATETIMES = frozenset(("first_seen", "last_seen", "acknowledged_at", "resolved_at"))
 _MAX_ID_ATTEMPTS = 5
 
-_INSERT = Statement(
-    "alerts.insert",
-    _COLUMNS,
-    # no conflict target: a taken id or an open_key already open both make it a no-op (count 0)
-    lambda d: (
-        dialect_insert(d, alerts)
-        .values({name: bindparam(name) for name in _COLUMNS})
-        .on_conflict_do_nothing()
-    ),
-    counted=True,
-)
+# no conflict target: a taken id or an open_key already open both make it a no-op (count 0)
+_INSERT = insert_or_ignore("alerts.insert", alerts, _COLUMNS)
 
 
 def _build_update(dialect: str) -> Any:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Table, func, select
+from sqlalchemy import Column, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from opencsms.errors import StorageError
 
+from ..statements import Statement
 from ..types import timestamp_encoder
 from ..writer import GroupCommitWriter
 
-__all__ = ["Repository", "dialect_insert", "storage_errors"]
+__all__ = ["Repository", "dialect_insert", "insert_or_ignore", "storage_errors"]
 
 
 def dialect_insert(dialect_name: str, table: Table) -> PgInsert | SqliteInsert:
@@ -31,6 +32,22 @@ def dialect_insert(dialect_name: str, table: Table) -> PgInsert | SqliteInsert:
     if dialect_name == "postgresql":
         return pg_insert(table)
     raise ValueError(f"unsupported dialect {dialect_name!r}")
+
+
+def insert_or_ignore(name: str, table: Table, columns: tuple[str, ...] | None = None) -> Statement:
+    """A counted INSERT of ``columns`` (default: all of ``table``'s) that becomes a no-op on any
+    unique conflict (a taken id, a row already stored): the count tells the caller which."""
+    names = columns if columns is not None else tuple(c.name for c in table.columns)
+    return Statement(
+        name,
+        names,
+        lambda d: (
+            dialect_insert(d, table)
+            .values({c: bindparam(c) for c in names})
+            .on_conflict_do_nothing()
+        ),
+        counted=True,
+    )
 
 
 @contextmanager

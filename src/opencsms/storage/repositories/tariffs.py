@@ -34,7 +34,7 @@ from ..tables import (
     transaction_costs,
     transactions,
 )
-from .base import Repository, dialect_insert, storage_errors
+from .base import Repository, dialect_insert, insert_or_ignore, storage_errors
 
 __all__ = ["TariffRepository"]
 
@@ -45,23 +45,10 @@ _COST_COLUMNS = tuple(c.name for c in transaction_costs.columns)
 _CDR_COLUMNS = tuple(c.name for c in cdrs.columns)
 
 
-def _insert_once(name: str, table: Any, columns: tuple[str, ...]) -> Statement:
-    return Statement(
-        name,
-        columns,
-        lambda d: (
-            dialect_insert(d, table)
-            .values({c: bindparam(c) for c in columns})
-            .on_conflict_do_nothing()
-        ),
-        counted=True,
-    )
-
-
-_TARIFF_INSERT = _insert_once("tariffs.insert", tariffs, _TARIFF_COLUMNS)
-_VERSION_INSERT = _insert_once("tariff_versions.insert", tariff_versions, _VERSION_COLUMNS)
-_COST_INSERT = _insert_once("transaction_costs.insert", transaction_costs, _COST_COLUMNS)
-_CDR_INSERT = _insert_once("cdrs.insert", cdrs, _CDR_COLUMNS)
+_TARIFF_INSERT = insert_or_ignore("tariffs.insert", tariffs, _TARIFF_COLUMNS)
+_VERSION_INSERT = insert_or_ignore("tariff_versions.insert", tariff_versions, _VERSION_COLUMNS)
+_COST_INSERT = insert_or_ignore("transaction_costs.insert", transaction_costs, _COST_COLUMNS)
+_CDR_INSERT = insert_or_ignore("cdrs.insert", cdrs, _CDR_COLUMNS)
 
 _TARIFF_BUMP = Statement(
     "tariffs.bump",

@@ -18,7 +18,7 @@ from opencsms.errors import StorageError
 from ..statements import Statement, WriteOp
 from ..tables import webhook_attempts, webhook_deliveries, webhooks
 from ..writer import GroupCommitWriter
-from .base import IdAllocator, Repository, dialect_insert, storage_errors
+from .base import IdAllocator, Repository, dialect_insert, insert_or_ignore, storage_errors
 
 __all__ = ["WebhookRepository"]
 
@@ -26,19 +26,6 @@ _HOOK_COLUMNS = tuple(c.name for c in webhooks.columns)
 _DELIVERY_COLUMNS = tuple(c.name for c in webhook_deliveries.columns)
 _ATTEMPT_COLUMNS = tuple(c.name for c in webhook_attempts.columns)
 _MAX_ID_ATTEMPTS = 5
-
-
-def _insert(name: str, table: Any, columns: tuple[str, ...]) -> Statement:
-    return Statement(
-        name,
-        columns,
-        lambda d: (
-            dialect_insert(d, table)
-            .values({c: bindparam(c) for c in columns})
-            .on_conflict_do_nothing()
-        ),
-        counted=True,
-    )
 
 
 def _upsert(name: str, table: Any, columns: tuple[str, ...], keys: list[str]) -> Statement:
@@ -52,9 +39,11 @@ def _upsert(name: str, table: Any, columns: tuple[str, ...], keys: list[str]) ->
     return Statement(name, columns, build)
 
 
-_HOOK_INSERT = _insert("webhooks.insert", webhooks, _HOOK_COLUMNS)
+_HOOK_INSERT = insert_or_ignore("webhooks.insert", webhooks, _HOOK_COLUMNS)
 _HOOK_UPSERT = _upsert("webhooks.upsert", webhooks, _HOOK_COLUMNS, ["id"])
-_DELIVERY_INSERT = _insert("webhook_deliveries.insert", webhook_deliveries, _DELIVERY_COLUMNS)
+_DELIVERY_INSERT = insert_or_ignore(
+    "webhook_deliveries.insert", webhook_deliveries, _DELIVERY_COLUMNS
+)
 _DELIVERY_UPSERT = _upsert(
     "webhook_deliveries.upsert", webhook_deliveries, _DELIVERY_COLUMNS, ["id"]
 )
