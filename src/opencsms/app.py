@@ -125,9 +125,9 @@ class Csms:
         self.clock: Clock = clock or SystemClock()
         self.registry: ConnectionRegistry[StationConnection] = ConnectionRegistry()
         self.events = FleetEvents()
+        """What happens in the fleet, published after it is stored (domain/fleet_events.py)."""
         self.metrics = Metrics()
         """Hot-path counters for ``/metrics`` (docs/metrics.md)."""
-        """What happens in the fleet, published after it is stored (domain/fleet_events.py)."""
         self.router = Router(
             {
                 OcppVersion.V16: v16.ROUTES,
@@ -180,11 +180,7 @@ class Csms:
         """Security profile and password rotation state per station (docs/security.md)."""
         self.passwords: PasswordRotation
         self.ports = BoundPorts(0, 0)
-        self.api_backoff = AuthBackoff(
-            base=settings.auth_backoff_base,
-            maximum=settings.auth_backoff_max,
-            free_failures=settings.auth_backoff_free_failures,
-        )
+        self.api_backoff = _auth_backoff(settings)
         """Wrong operator API tokens per client address (api/auth.py, docs/security.md)."""
 
     # ----------------------------------------------------------------- lifecycle
@@ -371,11 +367,7 @@ class Csms:
             open_timeout=settings.open_timeout,
             compression=settings.compression,
             backlog=settings.backlog,
-            backoff=AuthBackoff(
-                base=settings.auth_backoff_base,
-                maximum=settings.auth_backoff_max,
-                free_failures=settings.auth_backoff_free_failures,
-            ),
+            backoff=_auth_backoff(settings),  # stations' failures, apart from the API's
             client_organization=settings.tls_client_organization,
             on_refused=self.security_events.csms_event,
         )
@@ -895,6 +887,15 @@ class Csms:
         if connection is None:
             raise ConnectionClosedError(f"station {station_id} is not connected")
         return await self.bound_call(connection)(action, payload)
+
+
+def _auth_backoff(settings: Settings) -> AuthBackoff:
+    """Failure counters with the configured back-off (one for stations, one for the API)."""
+    return AuthBackoff(
+        base=settings.auth_backoff_base,
+        maximum=settings.auth_backoff_max,
+        free_failures=settings.auth_backoff_free_failures,
+    )
 
 
 async def _every(seconds: float, job: Any) -> None:
