@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 NPM_PEER := tests/peers/ocpp-rpc
 NPM_STAMP := $(NPM_PEER)/node_modules/.installed
 
-.PHONY: run test install lint typecheck pytest bench clean browser
+.PHONY: run test install lint typecheck pytest bench clean browser conformance
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The conformance suite runs with the rest; its verdicts must match docs/conformance.md.
+CONFORMANCE_REPORT := .conformance.json
+
 pytest: $(STAMP) $(NPM_STAMP) browser
-	$(BIN)/pytest -q
+	OPENCSMS_CONFORMANCE_REPORT=$(CONFORMANCE_REPORT) $(BIN)/pytest -q
+	$(BIN)/python scripts/conformance_matrix.py --check $(CONFORMANCE_REPORT)
+
+# Run the conformance suite alone and write docs/conformance.md from its verdicts.
+conformance: $(STAMP)
+	OPENCSMS_CONFORMANCE_REPORT=$(CONFORMANCE_REPORT) $(BIN)/pytest -q tests/conformance || true
+	$(BIN)/python scripts/conformance_matrix.py $(CONFORMANCE_REPORT)
 
 test: lint typecheck pytest
 
