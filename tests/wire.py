@@ -65,6 +65,8 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
         # Raw stations read the CSMS's frames in order: the GetChargingProfiles sent after a
         # boot is asked for only by the tests of it (tests/domain/test_charging_profile_*).
         charging_profile_reconcile_on_boot=False,
+        # Hosted firmware and uploaded logs stay with the test, not in the working directory.
+        files_dir=str(tmp_path / "files"),
     )
     return base.with_overrides(**overrides)
 

@@ -39,6 +39,7 @@ from opencsms.api.id_tokens import id_tokens_router
 from opencsms.api.jobs import jobs_router
 from opencsms.api.load_management import load_management_router
 from opencsms.api.local_lists import local_lists_router
+from opencsms.api.meter_values import meter_values_router
 from opencsms.api.metrics import metrics_router
 from opencsms.api.monitoring import monitoring_router
 from opencsms.api.reservations import reservations_router
@@ -117,6 +118,7 @@ def api_application() -> FastAPI:
     app.include_router(stations_router(csms), **secured)
     app.include_router(id_tokens_router(csms), **secured)
     app.include_router(transactions_router(csms), **secured)
+    app.include_router(meter_values_router(csms), **secured)
     app.include_router(local_lists_router(csms), **secured)
     app.include_router(reservations_router(csms), **secured)
     app.include_router(commands_router(csms), **secured)
