@@ -116,7 +116,8 @@ class Station:
 
     async def _read(self) -> None:
         try:
-            async for text in self.ws:
+            async for message in self.ws:
+                text = message if isinstance(message, str) else message.decode()
                 frame = orjson.loads(text)
                 kind = frame[0]
                 if kind == 2:
@@ -149,7 +150,11 @@ class Station:
         self, action: str, answer: dict[str, Any] | Callable[[Call], dict[str, Any]]
     ) -> None:
         """Answer every CALL of ``action`` the CSMS sends with ``answer`` instead of failing."""
-        self._tolerated[action] = answer if callable(answer) else (lambda _c, a=answer: a)
+        if callable(answer):
+            self._tolerated[action] = answer
+        else:
+            fixed: dict[str, Any] = answer
+            self._tolerated[action] = lambda _call: fixed
 
     async def send(
         self, action: str, payload: dict[str, Any], *, wait: float = DEFAULT_WAIT
