@@ -80,7 +80,7 @@ async def test_migrations_apply_twice_and_match_tables(db_url: str) -> None:
     try:
         async with engine.connect() as conn:
             assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == (
-                "0017_tariff_assignment_history"
+                "0018_cluster_leases"
             )
             assert await conn.run_sync(_schema_diff) == []
     finally:

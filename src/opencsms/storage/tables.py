@@ -1084,3 +1084,23 @@ tariff_assignment_history = Table(
     Column("valid_to", UtcDateTime, nullable=True),
     Column("tariff_id", String(64), nullable=False),
 )
+
+station_leases = Table(
+    "station_leases",
+    metadata,
+    # Cluster mode (cluster/leases.py): the node holding each station's socket and the lease's
+    # fencing token, which grows on every takeover; `node_id` NULL when released.
+    Column("station_id", String(48), primary_key=True),
+    Column("node_id", String(64), nullable=True),
+    Column("token", BigInteger, nullable=False),
+    Column("acquired_at", UtcDateTime, nullable=False),
+)
+
+cluster_nodes = Table(
+    "cluster_nodes",
+    metadata,
+    # Cluster mode: each node's heartbeat; a lease of a node that stopped beating is nobody's.
+    Column("node_id", String(64), primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+)
