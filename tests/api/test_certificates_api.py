@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+
+import orjson
 
 from opencsms.app import Csms
 from opencsms.domain.stations import StationSpec
@@ -47,4 +50,29 @@ async def test_refusals(csms: Csms, tmp_path: Path) -> None:
             )
             assert response.status_code == 400
         response = await api.get("/api/v1/certificates/issued")
+        assert response.json() == {"items": []}
+
+
+async def test_refresh_of_one_type(csms: Csms) -> None:
+    """M03 with certificateType (TC_M_13_CSMS, TC_M_19_CSMS): only that type is asked about and
+    replaced; 1.6 asks once, for that type; a type the version or M03 lacks is refused."""
+    await csms.stations.create(StationSpec(id="REF16"))
+    url = "/api/v1/stations/REF16/certificates/refresh"
+    async with api_client(csms) as api, raw_station(csms, "REF16", "ocpp1.6") as cp:
+        await booted(cp, "ocpp1.6")
+        response = await api.post(url, json={"certificate_type": "V2GRootCertificate"})
+        assert response.status_code == 400
+        response = await api.post(url, json={"certificate_type": "ChargingStationCertificate"})
+        assert response.status_code == 422
+        refresh = asyncio.ensure_future(
+            api.post(url, json={"certificate_type": "ManufacturerRootCertificate"})
+        )
+        call = await cp.recv()
+        assert call[2:] == [
+            "GetInstalledCertificateIds",
+            {"certificateType": "ManufacturerRootCertificate"},
+        ]
+        await cp.send_raw(orjson.dumps([3, call[1], {"status": "NotFound"}]).decode())
+        response = await refresh
+        assert response.status_code == 200, response.text
         assert response.json() == {"items": []}

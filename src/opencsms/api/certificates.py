@@ -89,6 +89,15 @@ class InstallIn(BaseModel):
     pem: str = Field(description="The certificate, PEM; optionally followed by its issuer")
 
 
+class RefreshIn(BaseModel):
+    certificate_type: CertificateType | None = Field(
+        None,
+        description="Ask for this type only (M03 certificateType): CSMSRootCertificate, "
+        "ManufacturerRootCertificate, V2GRootCertificate, MORootCertificate, "
+        "V2GCertificateChain; leave out for all",
+    )
+
+
 class RenewIn(BaseModel):
     use: SigningUse = SigningUse.CHARGING_STATION
 
@@ -239,14 +248,22 @@ def certificates_router(csms: Csms) -> APIRouter:
     @router.post(
         "/stations/{station_id}/certificates/refresh",
         response_model=InventoryOut,
-        responses=UNKNOWN_STATION | STATION_CERTIFICATE_CALL,
+        responses=UNKNOWN_STATION | STATION_CERTIFICATE_CALL | INVALID_BODY,
     )
-    async def refresh(station_id: str) -> InventoryOut:
-        """GetInstalledCertificateIds (M03; 1.6: once per type); the answer replaces the
-        inventory of the types asked about."""
+    async def refresh(station_id: str, body: RefreshIn | None = None) -> InventoryOut:
+        """GetInstalledCertificateIds (M03; 1.6: once per type), of every type or of
+        ``certificate_type``; the answer replaces the inventory of the types asked about."""
+        types = None
+        if body is not None and body.certificate_type is not None:
+            if body.certificate_type is CertificateType.CHARGING_STATION:
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT,
+                    "GetInstalledCertificateIds does not list ChargingStationCertificate",
+                )
+            types = frozenset({body.certificate_type})
         port = await operator_port(station_id)
         try:
-            entries = await csms.certificates.refresh(station_id, port)
+            entries = await csms.certificates.refresh(station_id, port, types)
         except (CallFailedError, UnsupportedCertificate) as exc:
             raise _http_error(exc) from None
         return InventoryOut(items=[_installed(e) for e in entries])

@@ -104,9 +104,10 @@ class CertificatePort(Protocol):
     async def install(self, type: CertificateType, pem: str) -> str: ...
 
     async def installed(
-        self,
+        self, types: frozenset[CertificateType] | None = None
     ) -> tuple[frozenset[CertificateType], list[ReportedCertificate]]:
-        """The types asked about, and what the station reported for them."""
+        """The types asked about (``types``, or every type the version lists when None), and
+        what the station reported for them."""
         ...
 
     async def delete(self, hash_data: HashData) -> str: ...
@@ -284,11 +285,16 @@ class CertificateService:
         return await self._storage.certificates.list_installed(station_id)
 
     async def refresh(
-        self, station_id: str, port: CertificatePort | None = None
+        self,
+        station_id: str,
+        port: CertificatePort | None = None,
+        types: frozenset[CertificateType] | None = None,
     ) -> list[InstalledCertificate]:
         """GetInstalledCertificateIds (M03): the station's report replaces what the CSMS knew of
-        the types it covers; certificate text known from earlier installs is kept."""
-        types, reported = await self._port(station_id, port).installed()
+        the types it covers; certificate text known from earlier installs is kept. ``types``
+        asks about those types only (M03.FR.01 certificateType; TC_M_13_CSMS, TC_M_19_CSMS:
+        a NotFound answer empties them); None asks about all."""
+        types, reported = await self._port(station_id, port).installed(types)
         now = self._clock.now()
         known = {e.id: e for e in await self.inventory(station_id)}
         entries = []

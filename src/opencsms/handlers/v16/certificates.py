@@ -97,16 +97,23 @@ class Certificates16:
         answer = await self._call("InstallCertificate", request)
         return str(answer["status"])
 
-    async def installed(self) -> tuple[frozenset[CertificateType], list[ReportedCertificate]]:
-        """One GetInstalledCertificateIds per 1.6 type."""
+    async def installed(
+        self, types: frozenset[CertificateType] | None = None
+    ) -> tuple[frozenset[CertificateType], list[ReportedCertificate]]:
+        """One GetInstalledCertificateIds per 1.6 type (of ``types`` when given)."""
+        asked = frozenset(_TYPES_16) if types is None else types
+        for kind in asked:
+            _type_16(kind)  # UnsupportedCertificate for a type 1.6 does not have
         found: list[ReportedCertificate] = []
         for kind, name in _TYPES_16.items():
+            if kind not in asked:
+                continue
             answer = await self._call("GetInstalledCertificateIds", {"certificateType": name})
             response = cast(v16.GetInstalledCertificateIdsResponse, answer)
             if response["status"] == "Accepted":
                 for data in response.get("certificateHashData", []):
                     found.append(ReportedCertificate(kind, _hash_data(data)))
-        return frozenset(_TYPES_16), found
+        return asked, found
 
     async def delete(self, hash_data: HashData) -> str:
         request: v16.DeleteCertificateRequest = {"certificateHashData": hash_data_16(hash_data)}

@@ -10,13 +10,14 @@ and :func:`certificate_port` picks the 1.6 or 2.x one for a connection.
 from __future__ import annotations
 
 import base64
-from typing import cast
+from typing import Any, cast
 
 from opencsms.domain.authorization import AuthDecision
 from opencsms.domain.certificates import (
     CertificatePort,
     CertificateService,
     ReportedCertificate,
+    UnsupportedCertificate,
 )
 from opencsms.errors import NotSupportedError
 from opencsms.handlers.common import StationCall
@@ -165,11 +166,21 @@ class Certificates201:
         answer = await self._call("InstallCertificate", request)
         return str(answer["status"])
 
-    async def installed(self) -> tuple[frozenset[CertificateType], list[ReportedCertificate]]:
-        """M03 without certificateType: every root and the V2G chain (TC_M_18_CSMS)."""
+    async def installed(
+        self, types: frozenset[CertificateType] | None = None
+    ) -> tuple[frozenset[CertificateType], list[ReportedCertificate]]:
+        """M03 without certificateType: every root and the V2G chain (TC_M_18_CSMS); with
+        ``types``, certificateType lists them (TC_M_13_CSMS, TC_M_19_CSMS)."""
+        request: dict[str, Any] = {}
+        if types is not None:
+            if CertificateType.CHARGING_STATION in types or not types:
+                raise UnsupportedCertificate(
+                    "GetInstalledCertificateIds lists root certificates and the V2G chain only"
+                )
+            request["certificateType"] = sorted(t.value for t in types)
         answer = cast(
             v201.GetInstalledCertificateIdsResponse,
-            await self._call("GetInstalledCertificateIds", {}),
+            await self._call("GetInstalledCertificateIds", request),
         )
         found = [
             ReportedCertificate(
@@ -179,7 +190,8 @@ class Certificates201:
             )
             for chain in answer.get("certificateHashDataChain", [])
         ]
-        types = frozenset(CertificateType) - {CertificateType.CHARGING_STATION}
+        if types is None:
+            types = frozenset(CertificateType) - {CertificateType.CHARGING_STATION}
         return types, found
 
     async def delete(self, hash_data: HashData) -> str:
