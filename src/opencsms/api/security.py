@@ -93,6 +93,11 @@ class UpgradeIn(BaseModel):
     configuration_slot: int | None = Field(
         None, ge=0, description="2.0.1/2.1: the slot to write; default one above those in use"
     )
+    network_priority: list[int] | None = Field(
+        None,
+        description="2.0.1/2.1: the station's NetworkConfigurationPriority slots as the operator "
+        "knows them; given, the CSMS does not read them first (no GetVariables)",
+    )
     message_timeout: int = Field(30, ge=1, description="2.0.1/2.1 connectionData.messageTimeout")
     ocpp_interface: str = Field("Wired0", description="2.0.1/2.1 connectionData.ocppInterface")
 
@@ -261,7 +266,12 @@ def security_router(csms: Csms) -> APIRouter:
         port = upgrade_port(connection.version, csms.own_call(station_id))
         try:
             outcome = await upgrade.run(
-                station_id, body.profile, port, network, body.configuration_slot
+                station_id,
+                body.profile,
+                port,
+                network,
+                body.configuration_slot,
+                known_priority=body.network_priority,
             )
         except UpgradeRefused as exc:
             raise HTTPException(exc.status_code, str(exc)) from None

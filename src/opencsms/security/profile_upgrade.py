@@ -172,8 +172,14 @@ class ProfileUpgrade:
         port: UpgradePort,
         network: NetworkProfile | None = None,
         slot: int | None = None,
+        *,
+        known_priority: list[int] | None = None,
     ) -> UpgradeOutcome:
-        """Send the flow of the station's version; ``network`` is required for 2.0.1 / 2.1."""
+        """Send the flow of the station's version; ``network`` is required for 2.0.1 / 2.1.
+
+        ``known_priority``: the station's NetworkConfigurationPriority as the operator knows it;
+        given, it is not read from the station first (the flow is then exactly A05's three
+        messages: SetNetworkProfile, SetVariables, Reset)."""
         current = self.check(station_id, profile)
         if port.ocpp_version != "1.6" and network is None:
             raise UpgradeRefused("ocpp_csms_url is required for OCPP 2.0.1 / 2.1 stations", 400)
@@ -193,7 +199,7 @@ class ProfileUpgrade:
             )
         else:
             assert network is not None
-            ok = await self._run_201(outcome, port, network, slot)
+            ok = await self._run_201(outcome, port, network, slot, known_priority)
         outcome.sent = ok
         last = outcome.steps[-1]
         if not ok and last.status is not None:
@@ -209,19 +215,16 @@ class ProfileUpgrade:
         return outcome
 
     async def _run_201(
-        self, outcome: UpgradeOutcome, port: UpgradePort, network: NetworkProfile, slot: int | None
+        self,
+        outcome: UpgradeOutcome,
+        port: UpgradePort,
+        network: NetworkProfile,
+        slot: int | None,
+        known_priority: list[int] | None,
     ) -> bool:
-        try:
-            priority = await port.network_priority()
-            read = ",".join(map(str, priority)) if priority is not None else "unreadable"
-            outcome.steps.append(
-                UpgradeStep("GetVariables", f"NetworkConfigurationPriority = {read}", "Accepted")
-            )
-        except OpenCsmsError as exc:
-            priority = None
-            outcome.steps.append(
-                UpgradeStep("GetVariables", "NetworkConfigurationPriority", None, str(exc))
-            )
+        priority = known_priority
+        if priority is None:
+            priority = await self._read_priority(outcome, port)
         if slot is None:
             slot = next_slot(priority)
         if not await self._step(
@@ -242,6 +245,22 @@ class ProfileUpgrade:
         ):
             return False
         return await self._step(outcome, "Reset", "OnIdle", port.reset())
+
+    @staticmethod
+    async def _read_priority(outcome: UpgradeOutcome, port: UpgradePort) -> list[int] | None:
+        """The slots in use, read with GetVariables (None when the station cannot say)."""
+        try:
+            priority = await port.network_priority()
+        except OpenCsmsError as exc:
+            outcome.steps.append(
+                UpgradeStep("GetVariables", "NetworkConfigurationPriority", None, str(exc))
+            )
+            return None
+        read = ",".join(map(str, priority)) if priority is not None else "unreadable"
+        outcome.steps.append(
+            UpgradeStep("GetVariables", f"NetworkConfigurationPriority = {read}", "Accepted")
+        )
+        return priority
 
     @staticmethod
     async def _step(
