@@ -80,7 +80,7 @@ async def test_migrations_apply_twice_and_match_tables(db_url: str) -> None:
     try:
         async with engine.connect() as conn:
             assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == (
-                "0018_cluster_leases"
+                "0019_id_blocks"
             )
             assert await conn.run_sync(_schema_diff) == []
     finally:

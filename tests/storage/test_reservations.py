@@ -54,7 +54,8 @@ async def test_ids_continue_after_a_restart(storage: Storage, db_url: str) -> No
     first = await storage.reservations.create(build())
     fresh = Storage(storage.engine, storage.writer)  # a new node/process: counter re-seeded
     again = await fresh.reservations.create(build())
-    assert again.id == first.id + 1
+    # first.id + 1 on SQLite; on PostgreSQL each node takes its own block of ids (gaps allowed).
+    assert again.id > first.id
 
 
 async def test_lists_open_and_due(storage: Storage) -> None:

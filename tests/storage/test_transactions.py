@@ -51,7 +51,8 @@ async def test_an_id_taken_elsewhere_is_skipped(storage: Storage) -> None:
     # Another node (same database) took number 2 meanwhile.
     await storage.transactions.save(session(2, "theirs", station_id="CP-9"))
     created, fresh = await storage.transactions.create(lambda pk: session(pk, "next"))
-    assert (created.id, fresh) == (3, True)
+    assert fresh
+    assert created.id > 2  # 3 on SQLite; on PostgreSQL the start of a fresh id block
 
 
 async def test_counter_continues_after_a_restart(storage: Storage) -> None:

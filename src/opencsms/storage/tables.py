@@ -1104,3 +1104,12 @@ cluster_nodes = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", UtcDateTime, nullable=False),
 )
+
+id_blocks = Table(
+    "id_blocks",
+    metadata,
+    # PostgreSQL: the next free number of each table whose ids the CSMS allocates; nodes take
+    # blocks of them (repositories/base.py IdAllocator), so no two nodes hand out the same id.
+    Column("name", String(64), primary_key=True),
+    Column("next_id", BigInteger, nullable=False),
+)
