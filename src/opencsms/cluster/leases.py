@@ -22,13 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from opencsms.clock import Clock
+from opencsms.storage.fencing import StaleLeaseError
 from opencsms.storage.tables import cluster_nodes, station_leases
 
 __all__ = ["Lease", "StaleLeaseError", "StationLeases"]
-
-
-class StaleLeaseError(RuntimeError):
-    """A node tried to act for a station whose lease another node has taken since."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from opencsms.errors import StorageError
 
+from .fencing import Fence, StaleLeaseError, check_fences, current_fence
 from .sqlite_batch import SqliteBatchConnection, StatementGroup, sqlite_target
 from .statements import CompiledStatement, Params, Statement, WriteOp
 
@@ -75,6 +76,8 @@ class _Submission:
     future: asyncio.Future[RowCounts] | None
     wants_counts: bool = False
     """Whether the caller reads the counts; if not, no per-op list is built for it."""
+    fence: Fence | None = None
+    """Cluster mode: the station lease the submitting task writes under (storage/fencing.py)."""
 
 
 class GroupCommitWriter:
@@ -206,6 +209,7 @@ class GroupCommitWriter:
     def _submit(self, submission: _Submission) -> None:
         if not self.running:
             raise StorageError("the storage writer is not running")
+        submission.fence = current_fence.get()
         self._queue.append(submission)
         self._queued_ops += len(submission.ops)
         self._wake.set()
@@ -304,6 +308,9 @@ class GroupCommitWriter:
                     _store_count(results, batch, s_index, o_index, count)
         else:
             async with self._engine.begin() as conn:
+                fences = {f for f in (b.fence for b in batch) if f is not None}
+                if fences:  # a stale one fails the batch; the one-by-one retry isolates it
+                    await check_fences(conn, fences)
                 for statement, rows in groups.items():
                     compiled = self._compile(statement)
                     if statement.counted:
@@ -343,7 +350,11 @@ class GroupCommitWriter:
             log.error("dropped %d enqueued ops (%s): %s", len(submission.ops), names, exc)
             return
         if not submission.future.done():
-            error = StorageError(f"write failed ({', '.join(names)}): {_describe(exc)}")
+            error: StorageError
+            if isinstance(exc, StaleLeaseError):  # the caller tells a lost station by its type
+                error = StaleLeaseError(f"write refused ({', '.join(names)}): {exc}")
+            else:
+                error = StorageError(f"write failed ({', '.join(names)}): {_describe(exc)}")
             error.__cause__ = exc
             submission.future.set_exception(error)
 
