@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from opencsms.domain.fleet_events import (
     StationConnected,
     StationDisconnected,
     StatusChanged,
+    Subscription,
     TransactionChanged,
 )
 from opencsms.domain.fleet_state import latest_readings
@@ -80,6 +81,9 @@ class PublicEvent:
     at: datetime
     station_id: str | None
     data: dict[str, Any]
+    local: bool = True
+    """Whether it happened on this node (not part of the JSON): in a cluster, work done once
+    per event (webhooks) takes local events only, so each is taken on exactly one node."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -273,16 +277,20 @@ class FeedListener:
         types: frozenset[str] | None,
         station_id: str | None,
         size: int,
+        local_only: bool = False,
     ) -> None:
         self._feed = feed
         self.types = types
         self.station_id = station_id
+        self.local_only = local_only
         self._queue: asyncio.Queue[PublicEvent | None] = asyncio.Queue(size + 1)
         self._size = size
         self.overflowed = False
         """Set when the listener fell more than its queue size behind and was dropped."""
 
     def wants(self, event: PublicEvent) -> bool:
+        if self.local_only and not event.local:
+            return False
         if self.types is not None and event.type not in self.types:
             return False
         return self.station_id is None or event.station_id == self.station_id
@@ -329,21 +337,30 @@ class EventFeed:
         """Set at shutdown: listeners end and no new one gets an event."""
 
     async def run(self) -> None:
-        """Read the hub until cancelled (owned by the node's task group)."""
-        subscription = self._events.subscribe()
+        """Read the hub until cancelled (owned by the node's task group): this node's events
+        and, in a cluster, those the other nodes fanned out."""
+        local = self._events.subscribe()
+        remote = self._events.subscribe(scope="remote")
         try:
-            while True:
-                event = await subscription.get()
-                self.publish(event)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._read(local, local=True))
+                tasks.create_task(self._read(remote, local=False))
         finally:
-            subscription.close()
+            local.close()
+            remote.close()
             for listener in list(self._listeners):
                 listener.close()
 
-    def publish(self, event: FleetEvent) -> None:
+    async def _read(self, subscription: Subscription, *, local: bool) -> None:
+        while True:
+            self.publish(await subscription.get(), local=local)
+
+    def publish(self, event: FleetEvent, *, local: bool = True) -> None:
         public = public_event(event, self._seq + 1, self._clock.now())
         if public is None:
             return
+        if not local:
+            public = replace(public, local=False)
         self._seq += 1
         self.recent.append(public)
         for listener in list(self._listeners):
@@ -356,13 +373,15 @@ class EventFeed:
         station_id: str | None = None,
         size: int = 1000,
         after: int | None = None,
+        local_only: bool = False,
     ) -> FeedListener:
-        """A new listener; ``after``: first replay the held events with a greater id."""
+        """A new listener; ``after``: first replay the held events with a greater id;
+        ``local_only``: only events that happened on this node (webhooks in a cluster)."""
         backlog: list[PublicEvent] = []
         if after is not None and after <= self._seq:  # a larger id is from before a restart
             backlog = [e for e in self.recent if e.id > after]
         # the replay does not count against the client's allowance
-        listener = FeedListener(self, types, station_id, size + len(backlog))
+        listener = FeedListener(self, types, station_id, size + len(backlog), local_only)
         if self.closed:
             listener.close()
             return listener

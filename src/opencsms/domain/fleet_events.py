@@ -8,7 +8,8 @@ behind loses its oldest events (counted in :attr:`Subscription.dropped`) instead
 stations down or growing memory without bound. Subscribers that must not miss anything (billing,
 alerts) re-read the store for the state an event points to.
 
-Events are this node's: a cluster fans them out between nodes (ARCHITECTURE ``cluster/``).
+Events are this node's; in a cluster the bus (``cluster/``) forwards each local event to the
+other nodes, which hand it to their ``remote``/``all`` subscribers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from opencsms.domain.alert_model import Alert, AlertChange
 from opencsms.domain.ev_charging_model import EvChargingNeeds, EvChargingSchedule, ExternalLimit
@@ -31,6 +33,7 @@ __all__ = [
     "BootReported",
     "CertificateExpiring",
     "ChargingLimitReported",
+    "ConfigChanged",
     "EvChargingNeedsReported",
     "EvChargingScheduleReported",
     "FleetEvent",
@@ -49,6 +52,8 @@ __all__ = [
 
 DEFAULT_QUEUE_SIZE = 10_000
 
+Scope = Literal["local", "remote", "all"]
+
 
 @dataclass(frozen=True, slots=True)
 class StationConnected:
@@ -56,6 +61,19 @@ class StationConnected:
 
     station_id: str
     ocpp_version: str
+    at: datetime
+    registration: str | None = None
+    """The registration status the connection starts with (a cluster's other nodes need it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChanged:
+    """An operator changed what nodes keep in memory: ``kind`` is ``"station"`` (``key`` its
+    id: access data and security state), ``"tokens"`` or ``"webhooks"``. In a cluster the
+    other nodes drop or reload their copy (cluster/config_sync.py); the feed does not show it."""
+
+    kind: str
+    key: str | None
     at: datetime
 
 
@@ -217,6 +235,7 @@ FleetEvent = (
     | AlertChanged
     | CertificateExpiring
     | CertificateRenewed
+    | ConfigChanged
 )
 
 
@@ -264,21 +283,35 @@ class FleetEvents:
 
     def __init__(self) -> None:
         self._subscriptions: list[Subscription] = []
+        self._remote: list[Subscription] = []
+        self.forward: Callable[[FleetEvent], None] | None = None
+        """Cluster mode: hands each local event to the bus for the other nodes (cluster/)."""
 
     def subscribe(
         self,
         accepts: Callable[[FleetEvent], bool] = lambda _event: True,
         *,
         size: int = DEFAULT_QUEUE_SIZE,
+        scope: Scope = "local",
     ) -> Subscription:
-        """A new subscription receiving the events ``accepts`` keeps, from now on."""
+        """A new subscription receiving the events ``accepts`` keeps, from now on.
+
+        ``scope``: ``"local"`` (the default) hears what happened on this node, ``"remote"``
+        what other nodes of a cluster fanned out, ``"all"`` both. Work that must happen once
+        per event (alerts, webhooks, billing) listens locally, on the node where the event
+        happened; views of the whole fleet (the live stream, fleet state, the load allocator)
+        listen to all."""
         subscription = Subscription(self, accepts, size)
-        self._subscriptions.append(subscription)
+        if scope in ("local", "all"):
+            self._subscriptions.append(subscription)
+        if scope in ("remote", "all"):
+            self._remote.append(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        with contextlib.suppress(ValueError):
-            self._subscriptions.remove(subscription)
+        for subscriptions in (self._subscriptions, self._remote):
+            with contextlib.suppress(ValueError):
+                subscriptions.remove(subscription)
 
     @contextlib.contextmanager
     def subscription(
@@ -295,8 +328,16 @@ class FleetEvents:
         """Hand ``event`` to every subscriber; call only after it is durably stored."""
         for subscription in self._subscriptions:
             subscription.offer(event)
+        if self.forward is not None:
+            self.forward(event)
+
+    def publish_remote(self, event: FleetEvent) -> None:
+        """Hand an event another node of the cluster published to the ``remote``/``all``
+        subscribers (it is not forwarded again)."""
+        for subscription in self._remote:
+            subscription.offer(event)
 
     @property
     def listening(self) -> bool:
         """Whether anyone subscribes (lets publishers skip building costly events)."""
-        return bool(self._subscriptions)
+        return bool(self._subscriptions) or self.forward is not None

@@ -162,7 +162,7 @@ class FleetState:
 
     async def run(self) -> None:
         """Apply the fleet events until cancelled (owned by the node's task group)."""
-        subscription = self._events.subscribe()
+        subscription = self._events.subscribe(scope="all")  # the whole cluster's fleet
         try:
             while True:
                 self.apply(await subscription.get())

@@ -322,7 +322,8 @@ class LoadManagementWorker:
 
     async def run(self) -> None:
         """Serve triggers until cancelled (owned by the node's task group)."""
-        subscription = self._events.subscribe(self._accepts)
+        # Sessions and meter values of every node: the allocator runs on one (the leader).
+        subscription = self._events.subscribe(self._accepts, scope="all")
         try:
             async with asyncio.TaskGroup() as tasks:
                 self._sends.tasks = tasks

@@ -20,6 +20,7 @@ read. Changes made by another node are not seen until restart (the same limit as
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -93,6 +94,8 @@ class SecurityProfiles:
         self.default_profile = default_profile
         self._state: dict[str, StationSecurity] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self.on_change: Callable[[str], None] = lambda _station_id: None
+        """Called with the station's id after each change (a cluster tells the other nodes)."""
 
     async def load(self) -> int:
         """Read every station's state into memory; returns how many."""
@@ -133,7 +136,16 @@ class SecurityProfiles:
         state = replace(state, updated_at=self._clock.now())
         await self._storage.station_security.upsert(state)
         self._state[state.station_id] = state
+        self.on_change(state.station_id)
         return state
+
+    async def reload(self, station_id: str) -> None:
+        """Read one station's state again (another node of the cluster changed it)."""
+        for state in await self._storage.station_security.list_all():
+            if state.station_id == station_id:
+                self._state[station_id] = state
+                return
+        self._state.pop(station_id, None)
 
     async def set_profile(
         self, station_id: str, profile: int, *, allow_downgrade: bool = False

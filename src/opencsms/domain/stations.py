@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,8 @@ class StationAdmin:
         self._clock = clock
         self._default_interval = default_heartbeat_interval
         self._access: dict[str, StationAccess] = {}
+        self.on_change: Callable[[str], None] = lambda _station_id: None
+        """Called with the station's id after each change (a cluster tells the other nodes)."""
 
     async def load_access(self, page: int = 1000) -> int:
         """Read every station's access data into memory; returns how many."""
@@ -110,7 +113,13 @@ class StationAdmin:
 
     def _remember(self, station: Station) -> Station:
         self._access[station.id] = StationAccess.of(station)
+        self.on_change(station.id)
         return station
+
+    def forget(self, station_id: str) -> None:
+        """Drop the cached access data (another node changed the station): the next
+        admission reads it from the database."""
+        self._access.pop(station_id, None)
 
     async def create(self, spec: StationSpec) -> Station:
         """Create a station (raises ``AlreadyExistsError`` or :class:`InvalidStationError`)."""
@@ -160,7 +169,9 @@ class StationAdmin:
 
     async def delete(self, station_id: str) -> bool:
         self._access.pop(station_id, None)
-        return await self._storage.stations.delete(station_id)
+        deleted = await self._storage.stations.delete(station_id)
+        self.on_change(station_id)
+        return deleted
 
     async def seed(self, spec: StationSpec) -> Station:
         """Make the provisioning file true: create the station or update what the file names."""

@@ -140,6 +140,8 @@ class WebhookService:
         policy = RetryPolicy(settings.max_attempts, settings.retry_base, settings.retry_max)
         self._policy = replace(policy, rand=rand) if rand is not None else policy
         self._hooks: dict[int, Webhook] = {}
+        self.on_change: Callable[[], None] = lambda: None
+        """Called after each subscription change (a cluster tells the other nodes)."""
         self._due: dict[int, list[tuple[datetime, int]]] = {}
         """Per webhook: a heap of (next attempt, delivery id)."""
         self._busy: set[int] = set()
@@ -158,11 +160,14 @@ class WebhookService:
 
     async def load(self) -> None:
         """Load the subscriptions and the pending deliveries (at start)."""
-        for hook in await self._storage.webhooks.webhooks():
-            self._hooks[hook.id] = hook
-        self._listen_for_wanted()
+        await self.reload_hooks()
         for delivery in await self._storage.webhooks.pending():
             self._schedule(delivery)
+
+    async def reload_hooks(self) -> None:
+        """Read the subscriptions again (another node of the cluster changed them)."""
+        self._hooks = {hook.id: hook for hook in await self._storage.webhooks.webhooks()}
+        self._listen_for_wanted()
 
     async def create(
         self,
@@ -189,6 +194,7 @@ class WebhookService:
         )
         self._hooks[hook.id] = hook
         self._listen_for_wanted()
+        self.on_change()
         return hook
 
     async def update(self, webhook_id: int, **changes: object) -> Webhook:
@@ -204,6 +210,7 @@ class WebhookService:
         self._hooks[hook.id] = hook
         self._listen_for_wanted()
         self._wake.set()
+        self.on_change()
         return hook
 
     async def delete(self, webhook_id: int) -> None:
@@ -213,6 +220,7 @@ class WebhookService:
         await self._storage.webhooks.delete_webhook(webhook_id)
         self._hooks.pop(webhook_id, None)
         self._due.pop(webhook_id, None)
+        self.on_change()
         self._listen_for_wanted()
 
     def get(self, webhook_id: int) -> Webhook:
@@ -321,7 +329,9 @@ class WebhookService:
     async def _intake(self) -> None:
         """Feed events → stored deliveries, until the feed closes (see the module docstring)."""
         while not self._feed.closed:
-            listener = self._feed.listen(types=self._wanted(), size=_FEED_QUEUE)
+            # Local events only: in a cluster each event is taken by the node where it
+            # happened, so it is delivered once, not once per node.
+            listener = self._feed.listen(types=self._wanted(), size=_FEED_QUEUE, local_only=True)
             self._listener = listener
             try:
                 while (event := await listener.get()) is not None:
