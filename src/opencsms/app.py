@@ -16,6 +16,7 @@ import logging
 import socket
 import time
 import weakref
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from websockets.asyncio.server import ServerConnection
 from opencsms.api.server import ApiServer
 from opencsms.auth_backoff import AuthBackoff
 from opencsms.clock import Clock, SystemClock
+from opencsms.cluster.config_sync import ConfigSync
+from opencsms.cluster.node import ClusterNode, default_node_id
 from opencsms.config import Settings, UnknownStationPolicy
 from opencsms.domain.alerts import AlertService, AlertSettings
 from opencsms.domain.audit import AuditTrail
@@ -47,6 +50,7 @@ from opencsms.domain.event_feed import EventFeed
 from opencsms.domain.files import FileService
 from opencsms.domain.fleet_events import (
     BootReported,
+    ConfigChanged,
     FleetEvents,
     StationConnected,
     StationDisconnected,
@@ -89,8 +93,9 @@ from opencsms.ocpp.version import OcppVersion
 from opencsms.security.setup import build_certificate_service
 from opencsms.smartcharging import ChargingProfile, ProfilePurpose
 from opencsms.storage.blobs import BlobStore
+from opencsms.storage.fencing import Fence, StaleLeaseError
 from opencsms.storage.store import Storage
-from opencsms.transport.connection import StationConnection
+from opencsms.transport.connection import StationConnection, StationLink
 from opencsms.transport.gateway import Admission, StationGateway
 from opencsms.transport.registry import ConnectionRegistry
 from opencsms.transport.tls import CertChain, server_context
@@ -100,7 +105,6 @@ log = logging.getLogger("opencsms")
 LAST_SEEN_FLUSH_SECONDS = 5.0
 AUDIT_PURGE_SECONDS = 3600.0
 RESERVATION_EXPIRY_SECONDS = 30.0
-JOB_DEADLINE_CHECK_SECONDS = 30.0
 CERTIFICATE_EXPIRY_CHECK_SECONDS = 3600.0
 DRAIN_TIMEOUT_SECONDS = 10.0
 CSMS_REQUESTER = "csms"
@@ -180,6 +184,8 @@ class Csms:
         """Security profile and password rotation state per station (docs/security.md)."""
         self.passwords: PasswordRotation
         self.ports = BoundPorts(0, 0)
+        self.cluster: ClusterNode | None = None
+        """Cluster mode (``cluster_nats_url``): this node's membership (docs/scaling.md)."""
         self.api_backoff = _auth_backoff(settings)
         """Wrong operator API tokens per client address (api/auth.py, docs/security.md)."""
 
@@ -207,6 +213,8 @@ class Csms:
             settings.db, sqlite_process=settings.sqlite_writer == "process"
         )
         self._exit.push_async_callback(self.storage.aclose)
+        if settings.cluster_nats_url:
+            await self._join_cluster()
         self.stations = StationAdmin(
             self.storage, self.clock, default_heartbeat_interval=settings.heartbeat_interval
         )
@@ -251,9 +259,16 @@ class Csms:
             master_pass_group_id=settings.master_pass_group_id,
         )
 
-        def tokens_changed() -> None:
+        def tokens_changed_here() -> None:
             authorization.tokens_changed()
             self.local_list_worker.tokens_changed()
+
+        def tokens_changed() -> None:
+            tokens_changed_here()
+            if self.cluster is not None:  # the other nodes drop their token caches too
+                self.events.publish(ConfigChanged("tokens", None, self.clock.now()))
+
+        self._tokens_changed_here = tokens_changed_here
 
         self.tokens = TokenAdmin(self.storage, self.clock, on_change=tokens_changed)
         for token in settings.id_tokens:
@@ -345,11 +360,26 @@ class Csms:
             certificates=self.certificates,
         )
         await self._start_monitoring()
+        if self.cluster is not None:
+            self.config_sync = ConfigSync(
+                self.events,
+                self.clock,
+                stations=self.stations,
+                security=self.security,
+                webhooks=self.webhooks,
+                tokens_changed=self._tokens_changed_here,
+            )
+            self.config_sync.attach()
         self._tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
         self._exit.callback(self._cancel_jobs)
         # CertificateSigned goes out after the SignCertificate answer, as a task of the node.
         self.certificates.attach(self._tasks.create_task, self._certificate_port)
         self._start_background_jobs(self._tasks)
+        if self.cluster is not None:
+            self._jobs += self.cluster.run(self._tasks, self._singleton_work)
+            self._jobs.append(
+                self._tasks.create_task(self.config_sync.run(), name="cluster-config-sync")
+            )
 
         api = ApiServer(self)
         http_socket = _listen(settings.host, settings.http_port, settings.backlog)
@@ -382,6 +412,28 @@ class Csms:
         )
         log.info("operator API listening on http://%s:%d/api/v1", settings.host, self.ports.http)
 
+    async def _join_cluster(self) -> None:
+        """Cluster mode: join the other nodes over NATS, sharing the PostgreSQL database."""
+        settings = self.settings
+        if self.storage.engine.dialect.name != "postgresql":
+            raise ValueError("cluster mode (cluster_nats_url) needs a PostgreSQL database")
+        assert settings.cluster_nats_url is not None
+        self.cluster = ClusterNode(
+            node_id=settings.node_id or default_node_id(),
+            nats_url=settings.cluster_nats_url,
+            engine=self.storage.engine,
+            db_url=settings.db,
+            events=self.events,
+            clock=self.clock,
+            call_timeout=settings.call_timeout,
+            heartbeat_interval=settings.cluster_heartbeat_interval,
+            node_timeout=settings.cluster_node_timeout,
+            cluster_name=settings.cluster_name,
+            record_disconnected=self.storage.stations.record_disconnected,
+        )
+        await self.cluster.start()
+        self._exit.push_async_callback(self.cluster.stop)
+
     async def _start_listeners(self, http_port: int) -> BoundPorts:
         """One station listener per configured security profile (docs/security.md)."""
         settings = self.settings
@@ -413,16 +465,30 @@ class Csms:
             log.info("OCPP profile 3 (wss + client certificates) on port %d", port)
         return ports
 
+    def _singleton_jobs(self) -> list[Coroutine[Any, Any, None]]:
+        """The work that must run once in a cluster (on the leader; on a single node, here)."""
+        jobs = [
+            _every(AUDIT_PURGE_SECONDS, self.audit.purge),
+            _every(AUDIT_PURGE_SECONDS, self.commands.purge),
+            _every(RESERVATION_EXPIRY_SECONDS, self.reservations.expire_due),
+            _every(self.settings.job_deadline_check_interval, self.jobs.expire_due),
+            _every(CERTIFICATE_EXPIRY_CHECK_SECONDS, self.certificates.check_expiry),
+        ]
+        if self.settings.load_management_enabled:
+            jobs.append(self.load_manager.run())
+        return jobs
+
+    async def _singleton_work(self) -> None:
+        """The leader's term: run the singleton jobs until the leadership ends (cancelled)."""
+        async with asyncio.TaskGroup() as tasks:
+            for job in self._singleton_jobs():
+                tasks.create_task(job)
+
     def _start_background_jobs(self, tasks: asyncio.TaskGroup) -> None:
+        singletons = [] if self.cluster is not None else self._singleton_jobs()
         self._jobs = [
             tasks.create_task(_every(LAST_SEEN_FLUSH_SECONDS, self._flush_last_seen)),
-            tasks.create_task(_every(AUDIT_PURGE_SECONDS, self.audit.purge)),
-            tasks.create_task(_every(AUDIT_PURGE_SECONDS, self.commands.purge)),
-            tasks.create_task(_every(RESERVATION_EXPIRY_SECONDS, self.reservations.expire_due)),
-            tasks.create_task(_every(JOB_DEADLINE_CHECK_SECONDS, self.jobs.expire_due)),
-            tasks.create_task(
-                _every(CERTIFICATE_EXPIRY_CHECK_SECONDS, self.certificates.check_expiry)
-            ),
+            *(tasks.create_task(job) for job in singletons),
             tasks.create_task(self.local_list_worker.run(), name="local-lists"),
             tasks.create_task(self.desired_config_worker.run(), name="desired-config"),
             tasks.create_task(self.feed.run(), name="event-feed"),
@@ -436,8 +502,6 @@ class Csms:
             ),
         ]
 
-        if self.settings.load_management_enabled:
-            self._jobs.append(tasks.create_task(self.load_manager.run(), name="load-management"))
         if self._reconcile_events is not None:
             self._jobs.append(
                 tasks.create_task(
@@ -551,11 +615,22 @@ class Csms:
             version.subprotocol,
             connection.state.remote_address,
         )
+        fence: Fence | None = None
+        if self.cluster is not None:
+            # Takes the lease and sets this task's write fence (storage/fencing.py).
+            fence = await self.cluster.station_connected(
+                connection.station_id, self.bound_call(connection), connection.close
+            )
         await self.storage.stations.record_connected(
             connection.station_id, version.value, connection.state.connected_at
         )
         self.events.publish(
-            StationConnected(connection.station_id, version.value, connection.state.connected_at)
+            StationConnected(
+                connection.station_id,
+                version.value,
+                connection.state.connected_at,
+                connection.state.registration,
+            )
         )
         if connection.state.registration == RegistrationStatus.ACCEPTED:
             # A managed station that missed token changes while away is re-synced.
@@ -564,19 +639,29 @@ class Csms:
             await connection.run()
         finally:
             try:
-                if self.registry.detach(connection):
+                detached = self.registry.detach(connection)
+                # A station that reconnected to another node is not disconnected.
+                owner = fence is None or (self.cluster is not None and self.cluster.holds(fence))
+                if detached and owner:
                     log.info("station %s disconnected", connection.station_id)
-                    # the periodic flush only sees live connections: keep this one's last frame
-                    await self.storage.stations.touch_last_seen(
-                        {connection.station_id: connection.state.last_message_at}
-                    )
-                    disconnected_at = self.clock.now()
-                    await self.storage.stations.record_disconnected(
-                        connection.station_id, disconnected_at
-                    )
-                    self.events.publish(StationDisconnected(connection.station_id, disconnected_at))
+                    await self._record_disconnect(connection)
             finally:
+                if fence is not None and self.cluster is not None:
+                    await self.cluster.station_disconnected(fence)
                 connection.finished.set()
+
+    async def _record_disconnect(self, connection: StationConnection) -> None:
+        try:
+            # the periodic flush only sees live connections: keep this one's last frame
+            await self.storage.stations.touch_last_seen(
+                {connection.station_id: connection.state.last_message_at}
+            )
+            disconnected_at = self.clock.now()
+            await self.storage.stations.record_disconnected(connection.station_id, disconnected_at)
+        except StaleLeaseError:  # taken over by another node meanwhile: its record stands
+            log.info("station %s: taken over while disconnecting", connection.station_id)
+            return
+        self.events.publish(StationDisconnected(connection.station_id, disconnected_at))
 
     async def _dispatch(
         self, connection: StationConnection, incoming: IncomingCall
@@ -694,7 +779,7 @@ class Csms:
         :meth:`bound_call`."""
 
         async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
-            connection = self.registry.get(station_id)
+            connection = self.link(station_id)
             if connection is None:
                 raise ConnectionClosedError(f"station {station_id} is not connected")
             request = CommandRequest(
@@ -716,7 +801,7 @@ class Csms:
 
         Each command is recorded in the command log as asked by ``requested_by`` (``"api"``, or
         :data:`CSMS_REQUESTER` for the automatic local list syncs)."""
-        connection = self.registry.get(station_id)
+        connection = self.link(station_id)
         if connection is None:
             raise ConnectionClosedError(f"station {station_id} is not connected")
 
@@ -731,7 +816,15 @@ class Csms:
 
         return station_commands(connection.version, recorded)
 
-    def bound_call(self, connection: StationConnection) -> StationCall:
+    def link(self, station_id: str) -> StationLink | None:
+        """The way to a connected station: its connection here or, in a cluster, through the
+        node that holds it; None when it is connected nowhere."""
+        local = self.registry.get(station_id)
+        if local is not None or self.cluster is None:
+            return local
+        return self.cluster.link(station_id)
+
+    def bound_call(self, connection: StationLink) -> StationCall:
         """A CALL sender bound to ``connection`` (never to a later one of the same station) that
         notes what a Pending station may now send (B02.FR.09, like :meth:`call_station`)."""
 
@@ -851,7 +944,7 @@ class Csms:
     def _profile_port(self, station_id: str) -> ProfilePort | None:
         """The load manager's way to a station: SetChargingProfile in its version, recorded
         as the CSMS's own command, if it is connected and Accepted."""
-        connection = self.registry.get(station_id)
+        connection = self.link(station_id)
         if connection is None or connection.state.registration != RegistrationStatus.ACCEPTED:
             return None
         return profile_port(connection.version, self.own_call(station_id))
@@ -859,6 +952,7 @@ class Csms:
     def _configuration_port(self, station_id: str) -> StationPort | None:
         """The desired-config worker's way to a station: its configuration commands, recorded as
         the CSMS's own, if it is connected and Accepted."""
+        # This node's own stations: in a cluster each node's worker serves those it holds.
         connection = self.registry.get(station_id)
         if connection is None or connection.state.registration != RegistrationStatus.ACCEPTED:
             return None
@@ -867,13 +961,14 @@ class Csms:
     def _certificate_port(self, station_id: str) -> CertificatePort | None:
         """The certificate service's way to a station: its certificate CALLs in its version,
         recorded as the CSMS's own, if it is connected and Accepted."""
-        connection = self.registry.get(station_id)
+        connection = self.link(station_id)
         if connection is None or connection.state.registration != RegistrationStatus.ACCEPTED:
             return None
         return certificate_port(connection.version, self.own_call(station_id))
 
     def _local_list_port(self, station_id: str) -> LocalListPort | None:
         """The worker's way to a station: its list commands if it is connected and Accepted."""
+        # This node's own stations: in a cluster each node's worker serves those it holds.
         connection = self.registry.get(station_id)
         if connection is None or connection.state.registration != RegistrationStatus.ACCEPTED:
             return None

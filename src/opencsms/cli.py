@@ -164,6 +164,17 @@ def serve(
         str | None,
         typer.Option(envvar=_env("PNC_TRUST_FILE"), help="PEM V2G / MO roots for Plug & Charge"),
     ] = None,
+    cluster_nats_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar=_env("CLUSTER_NATS_URL"),
+            help="Cluster mode: the NATS server the nodes share (needs a PostgreSQL --db)",
+        ),
+    ] = None,
+    node_id: Annotated[
+        str | None,
+        typer.Option(envvar=_env("NODE_ID"), help="This node's name in the cluster"),
+    ] = None,
 ) -> None:
     """Run the CSMS: the station gateway, the operator API and the background jobs."""
     _configure_logging(log_level)
@@ -193,6 +204,8 @@ def serve(
         tls_client_organization=tls_client_organization,
         ca_dir=ca_dir,
         pnc_trust_file=pnc_trust_file,
+        cluster_nats_url=cluster_nats_url,
+        node_id=node_id,
     )
     if not settings.admin_token:
         settings = settings.with_overrides(admin_token=secrets.token_urlsafe(24))

@@ -140,6 +140,8 @@ class Settings:
     firmware_job_timeout: float = 3600.0
     """Seconds a firmware job may take after its retrieve/install time before it is TimedOut."""
     log_job_timeout: float = 900.0
+    job_deadline_check_interval: float = 30.0
+    """Seconds between the checks that time out jobs past their deadline."""
     """Seconds a log job may take before it is TimedOut."""
     apply_desired_on_boot: bool = True
     """Apply a station's desired configuration after each Accepted BootNotification."""
@@ -262,6 +264,16 @@ class Settings:
     contract_provider_url: str | None = None
     """HTTP endpoint for Get15118EVCertificate (M01/M02); None: answered Failed."""
     contract_provider_timeout: float = 10.0
+    cluster_nats_url: str | None = None
+    """Cluster mode (docs/scaling.md): the NATS server the nodes share; None: a single node."""
+    node_id: str | None = None
+    """This node's name in the cluster; None: ``host-pid-random``."""
+    cluster_name: str = "opencsms"
+    """Prefix of the cluster's NATS subjects (several clusters may share a NATS server)."""
+    cluster_heartbeat_interval: float = 2.0
+    """Seconds between a node's heartbeats (and the leader's checks for dead nodes)."""
+    cluster_node_timeout: float = 10.0
+    """A node silent this long is dead: its stations are recorded disconnected."""
     stations: tuple[StationSeed, ...] = field(default_factory=tuple)
     id_tokens: tuple[TokenSeed, ...] = field(default_factory=tuple)
     configuration_profiles: tuple[ProfileSeed, ...] = field(default_factory=tuple)
@@ -315,7 +327,7 @@ def load_settings_file(path: Path) -> Settings:
     for key in ("upload_max_bytes", "firmware_max_bytes"):
         if key in values and (not isinstance(values[key], int) or values[key] < 1):
             raise ConfigError(f"{key} must be a whole number of at least 1")
-    for key in ("firmware_job_timeout", "log_job_timeout"):
+    for key in ("firmware_job_timeout", "log_job_timeout", "job_deadline_check_interval"):
         if key in values and (not isinstance(values[key], int | float) or values[key] <= 0):
             raise ConfigError(f"{key} must be a positive number of seconds")
     for key in ("load_management_stack_level", "load_management_profile_id"):
@@ -333,6 +345,9 @@ def load_settings_file(path: Path) -> Settings:
             raise ConfigError(f"{key} must be a whole number")
         if key in values and values[key] < 1:
             raise ConfigError(f"{key} must be at least 1")
+    for key in ("cluster_heartbeat_interval", "cluster_node_timeout"):
+        if key in values and (not isinstance(values[key], int | float) or values[key] <= 0):
+            raise ConfigError(f"{key} must be a positive number of seconds")
     for key in ("offline_after_seconds", "reconnect_alert_window", "stuck_transaction_after"):
         if key in values and (not isinstance(values[key], int | float) or values[key] < 0):
             raise ConfigError(f"{key} must be a number of seconds (0 or more)")

@@ -130,13 +130,13 @@ async def test_events_fan_out_to_the_other_nodes_as_the_same_objects(
     a, b = nodes
     got: asyncio.Queue[Any] = asyncio.Queue()
     mine: list[Any] = []
-    await b.on_events(got.put_nowait)
-    await a.on_events(mine.append)
+    await b.on_events(lambda origin, event: got.put_nowait((origin, event)))
+    await a.on_events(lambda origin, event: mine.append(event))
     at = datetime(2026, 11, 26, 1, 2, 3, 456000, tzinfo=UTC)
     status = ConnectorStatus("CS-1", 1, 2, "Occupied", reported_at=at, received_at=at)
     sent = [StationConnected("CS-1", "2.0.1", at), StatusChanged(status)]
     for event in sent:
         await a.publish_event(event)
-    assert [await asyncio.wait_for(got.get(), 5) for _ in sent] == sent
+    assert [await asyncio.wait_for(got.get(), 5) for _ in sent] == [(a.node_id, e) for e in sent]
     await a.client.flush()
     assert mine == []  # a node does not hear its own events back

@@ -219,7 +219,7 @@ def certificates_router(csms: Csms) -> APIRouter:
 
     async def operator_port(station_id: str) -> CertificatePort:
         await runner.load(station_id)
-        connection = csms.registry.get(station_id)
+        connection = csms.link(station_id)
         if connection is None:
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"station {station_id!r} is not connected"

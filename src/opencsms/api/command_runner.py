@@ -164,7 +164,7 @@ class CommandRunner:
 
     def version_of(self, station: Station) -> OcppVersion | None:
         """The live connection's version, else the last one (None: never connected)."""
-        live = self._csms.registry.get(station.id)
+        live = self._csms.link(station.id)
         if live is not None:
             return live.version
         return OcppVersion(station.ocpp_version) if station.ocpp_version else None
@@ -203,7 +203,7 @@ class CommandRunner:
                     record,
                     violations=[v.model_dump() for v in listed],
                 )
-        connection = self._csms.registry.get(station_id)
+        connection = self._csms.link(station_id)
         if connection is None or connection.version is not version:
             record = await self._csms.commands.refuse(
                 request, CommandStatus.OFFLINE, "the station is not connected"

@@ -60,7 +60,7 @@ def commands_router(csms: Csms) -> APIRouter:
         payload: Annotated[dict[str, Any], Body(description="The OCPP request payload")],
     ) -> CommandOut | JSONResponse:
         """Send any CSMS → station action of the station's OCPP version with ``payload``."""
-        live = csms.registry.get(station_id)
+        live = csms.link(station_id)
         if live is not None:  # connected, so known: no database read on the way
             runner.check_action(live.version, action)
             return await runner.send(station_id, live.version, action, payload)

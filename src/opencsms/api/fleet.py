@@ -122,7 +122,9 @@ def fleet_router(csms: Csms) -> APIRouter:
     async def fleet_summary() -> FleetSummary:
         """Counts for a dashboard's header, from memory."""
         fleet = csms.fleet
-        by_version = Counter(c.version.value for c in csms.registry)
+        # The whole cluster's connections: this node's and those the other nodes hold.
+        links = [*csms.registry, *(csms.cluster.remote if csms.cluster is not None else ())]
+        by_version = Counter(c.version.value for c in links)
         by_status = Counter(
             c.status
             for s in fleet.stations.values()
@@ -132,7 +134,7 @@ def fleet_router(csms: Csms) -> APIRouter:
         alerts = csms.alerts.open_alerts()
         return FleetSummary(
             stations=len(fleet.stations),
-            connected=len(csms.registry),
+            connected=len(links),
             connected_by_version=dict(by_version),
             connectors_by_status=dict(by_status),
             active_sessions=fleet.active_sessions,

@@ -127,7 +127,7 @@ def local_lists_router(csms: Csms) -> APIRouter:
         return station
 
     def version_of(station: Station) -> str | None:
-        live = csms.registry.get(station.id)
+        live = csms.link(station.id)
         return live.version.value if live is not None else station.ocpp_version
 
     @router.get("/{station_id}/local-list", response_model=LocalListOut, responses=UNKNOWN_STATION)

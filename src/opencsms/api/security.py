@@ -184,7 +184,7 @@ def security_router(csms: Csms) -> APIRouter:
         AuthorizationKey, 2.0.1 SetVariables SecurityCtrlr.BasicAuthPassword) and settle which
         password the CSMS accepts from the answer (A01)."""
         await out(station_id)  # 404 first
-        connection = csms.registry.get(station_id)
+        connection = csms.link(station_id)
         if connection is None:
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"station {station_id!r} is not connected"
@@ -251,7 +251,7 @@ def security_router(csms: Csms) -> APIRouter:
             )
         if refusal is not None:
             raise HTTPException(status.HTTP_409_CONFLICT, refusal)
-        connection = csms.registry.get(station_id)
+        connection = csms.link(station_id)
         if connection is None:
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"station {station_id!r} is not connected"

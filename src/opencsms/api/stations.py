@@ -117,7 +117,7 @@ def stations_router(csms: Csms) -> APIRouter:
         if not await csms.stations.delete(station_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"station {station_id!r} not found")
         await csms.security.forget(station_id)  # a re-created station starts with no profile
-        connection = csms.registry.get(station_id)
+        connection = csms.link(station_id)
         if connection is not None:
             await connection.close(1000, "station removed by the operator")
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -173,7 +173,7 @@ def _summary(csms: Csms, station: Station) -> StationSummary:
 
 
 def _summary_fields(csms: Csms, station: Station) -> dict[str, Any]:
-    live = csms.registry.get(station.id)
+    live = csms.link(station.id)
     boot = station.boot
     return {
         "id": station.id,
@@ -203,7 +203,7 @@ def _summary_fields(csms: Csms, station: Station) -> dict[str, Any]:
 
 
 def _detail(csms: Csms, station: Station, statuses: list[ConnectorStatus]) -> StationOut:
-    live = csms.registry.get(station.id)
+    live = csms.link(station.id)
     by_evse: dict[int, list[ConnectorOut]] = defaultdict(list)
     for s in sorted(statuses, key=lambda s: (s.evse_id, s.connector_id)):
         by_evse[s.evse_id].append(

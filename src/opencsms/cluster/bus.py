@@ -3,18 +3,18 @@
 Two jobs, both plain NATS (no JetStream needed):
 
 - **Command routing** (request-reply). The node that holds a station's socket subscribes to the
-  station's own subject, ``opencsms.station.<hex id>.call``; any node sends a CALL for the
+  station's own subject, ``<cluster>.station.<hex id>.call``; any node sends a CALL for the
   station as a request there and gets the station's answer (or the failure) as the reply. NATS
   answers "no responders" at once when no node holds the station, which is exactly "the station
   is not connected". The caller's deadline is the node's ``call_timeout`` plus a margin, so the
   holder's own timeout (the one the station sees) decides first.
-- **Event fan-out**. Each node publishes its domain events on ``opencsms.events`` and feeds the
+- **Event fan-out**. Each node publishes its domain events on ``<cluster>.events`` and feeds the
   events of the other nodes into its own hub, so SSE streams, the load allocator and the fleet
   view see the whole fleet. A node ignores its own events on the way back (it published them
   locally already).
 
 Takeovers: when a station connects to a node, the node publishes the new lease on
-``opencsms.station.<hex id>.takeover``; the node holding an older connection of that station
+``<cluster>.station.<hex id>.takeover``; the node holding an older connection of that station
 closes it.
 
 Station ids may hold characters NATS gives a meaning to (``.``, ``*``, ``>``, spaces): subjects
@@ -23,6 +23,7 @@ carry their UTF-8 bytes in hex.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -47,7 +48,7 @@ __all__ = ["ClusterBus", "RemoteCallHandler", "station_subject"]
 
 log = logging.getLogger(__name__)
 
-EVENTS_SUBJECT = "opencsms.events"
+EVENTS_SUBJECT = "events"
 REPLY_MARGIN_SECONDS = 2.0
 """How much longer than the station's own timeout a caller waits for the holder's reply."""
 
@@ -55,9 +56,9 @@ RemoteCallHandler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 """``(action, payload) -> CALLRESULT payload`` of the station's live connection on this node."""
 
 
-def station_subject(station_id: str, verb: str) -> str:
-    """``opencsms.station.<hex of the id>.<verb>``."""
-    return f"opencsms.station.{station_id.encode().hex()}.{verb}"
+def station_subject(station_id: str, verb: str, prefix: str = "opencsms") -> str:
+    """``<cluster>.station.<hex of the id>.<verb>``."""
+    return f"{prefix}.station.{station_id.encode().hex()}.{verb}"
 
 
 def _failure(exc: CallFailedError) -> dict[str, Any]:
@@ -91,11 +92,14 @@ def _raise(failure: dict[str, Any], action: str) -> None:
 class ClusterBus:
     """This node's connection to the cluster's NATS server."""
 
-    def __init__(self, node_id: str, *, call_timeout: float) -> None:
+    def __init__(self, node_id: str, *, call_timeout: float, cluster: str = "opencsms") -> None:
         self.node_id = node_id
+        self.cluster = cluster
+        """The subjects' prefix: several clusters may share one NATS server."""
         self._call_timeout = call_timeout
         self._nc: Client | None = None
         self._served: dict[str, Subscription] = {}
+        self._closers: dict[str, Subscription] = {}
 
     @property
     def client(self) -> Client:
@@ -105,8 +109,14 @@ class ClusterBus:
 
     async def connect(self, url: str) -> None:
         """Connect (retrying while the server restarts; a node keeps serving its own stations)."""
+        # no_echo: the server does not hand this node its own events back (it would decode each
+        # of them only to drop it: measured at a third of a node's CPU under load).
         self._nc = await nats.connect(
-            url, name=f"opencsms-{self.node_id}", max_reconnect_attempts=-1, reconnect_time_wait=1
+            url,
+            name=f"opencsms-{self.node_id}",
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=1,
+            no_echo=True,
         )
 
     async def close(self) -> None:
@@ -114,13 +124,31 @@ class ClusterBus:
             await self._nc.drain()
             self._nc = None
         self._served.clear()
+        self._closers.clear()
 
     # ------------------------------------------------------------------ command routing
 
-    async def serve_station(self, station_id: str, handler: RemoteCallHandler) -> None:
+    async def serve_station(
+        self,
+        station_id: str,
+        handler: RemoteCallHandler,
+        closer: Callable[[int, str], Awaitable[None]] | None = None,
+    ) -> None:
         """Answer the cluster's CALLs for ``station_id`` with ``handler`` (its live connection
-        here), replacing an earlier handler of this node for the station."""
+        here) and its close requests with ``closer``, replacing an earlier handler of this node
+        for the station."""
         await self.stop_serving(station_id)
+        if closer is not None:
+            close_with = closer
+
+            async def close(msg: Msg) -> None:
+                request = orjson.loads(msg.data)
+                await close_with(int(request["code"]), str(request["reason"]))
+                await msg.respond(b"{}")
+
+            self._closers[station_id] = await self.client.subscribe(
+                station_subject(station_id, "close", self.cluster), cb=close
+            )
 
         async def answer(msg: Msg) -> None:
             try:
@@ -135,17 +163,29 @@ class ClusterBus:
             await msg.respond(orjson.dumps(reply))
 
         self._served[station_id] = await self.client.subscribe(
-            station_subject(station_id, "call"), cb=answer
+            station_subject(station_id, "call", self.cluster), cb=answer
         )
         # The server knows the subscription once it answered a PING after it: from then on a
         # request from any node finds this one (no "no responders" race on a fresh connection).
         await self.client.flush()
 
     async def stop_serving(self, station_id: str) -> None:
-        subscription = self._served.pop(station_id, None)
-        if subscription is not None:
-            await subscription.unsubscribe()
+        subscriptions = [self._served.pop(station_id, None), self._closers.pop(station_id, None)]
+        for subscription in subscriptions:
+            if subscription is not None:
+                await subscription.unsubscribe()
+        if any(subscriptions) and self._nc is not None:
             await self.client.flush()
+
+    async def close_station(self, station_id: str, code: int, reason: str) -> None:
+        """Have the node holding ``station_id`` close its connection (nothing if none does)."""
+        body = orjson.dumps({"code": code, "reason": reason})
+        with contextlib.suppress(NoRespondersError, NatsTimeoutError):
+            await self.client.request(
+                station_subject(station_id, "close", self.cluster),
+                body,
+                timeout=REPLY_MARGIN_SECONDS,
+            )
 
     async def call_station(
         self, station_id: str, action: str, payload: dict[str, Any]
@@ -157,7 +197,7 @@ class ClusterBus:
         body = orjson.dumps({"action": action, "payload": payload})
         try:
             msg = await self.client.request(
-                station_subject(station_id, "call"),
+                station_subject(station_id, "call", self.cluster),
                 body,
                 timeout=self._call_timeout + REPLY_MARGIN_SECONDS,
             )
@@ -180,7 +220,7 @@ class ClusterBus:
     async def announce_takeover(self, station_id: str, token: int) -> None:
         """Tell every node that this node now holds ``station_id`` with lease ``token``."""
         body = orjson.dumps({"node": self.node_id, "token": token})
-        await self.client.publish(station_subject(station_id, "takeover"), body)
+        await self.client.publish(station_subject(station_id, "takeover", self.cluster), body)
         await self.client.flush()
 
     async def on_takeover(self, handler: Callable[[str, str, int], Awaitable[None]]) -> None:
@@ -192,16 +232,18 @@ class ClusterBus:
             if body["node"] != self.node_id:
                 await handler(bytes.fromhex(hexed).decode(), body["node"], int(body["token"]))
 
-        await self.client.subscribe("opencsms.station.*.takeover", cb=received)
+        await self.client.subscribe(f"{self.cluster}.station.*.takeover", cb=received)
         await self.client.flush()
 
     # ------------------------------------------------------------------ events
 
     async def publish_event(self, event: Any) -> None:
-        await self.client.publish(EVENTS_SUBJECT, encode_event(event, origin=self.node_id))
+        await self.client.publish(
+            f"{self.cluster}.{EVENTS_SUBJECT}", encode_event(event, origin=self.node_id)
+        )
 
-    async def on_events(self, handler: Callable[[Any], None]) -> None:
-        """Call ``handler(event)`` for every event another node publishes."""
+    async def on_events(self, handler: Callable[[str, Any], None]) -> None:
+        """Call ``handler(origin node, event)`` for every event another node publishes."""
 
         async def received(msg: Msg) -> None:
             try:
@@ -210,7 +252,7 @@ class ClusterBus:
                 log.warning("ignored an event this node cannot read: %.200r", msg.data)
                 return
             if origin != self.node_id:
-                handler(event)
+                handler(origin, event)
 
-        await self.client.subscribe(EVENTS_SUBJECT, cb=received)
+        await self.client.subscribe(f"{self.cluster}.{EVENTS_SUBJECT}", cb=received)
         await self.client.flush()

@@ -84,6 +84,21 @@ class ConnectionState:
     """When the station last answered a liveness ping (:meth:`StationConnection.probe`)."""
 
 
+class StationLink(Protocol):
+    """A way to a connected station: its connection on this node, or, in a cluster, a link
+    through the node that holds it (cluster/remote.py). The API and services use only this."""
+
+    station_id: str
+    version: OcppVersion
+    state: ConnectionState
+
+    async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+    def last_heard(self) -> datetime: ...
+
+
 class StationConnection:
     """A live OCPP-J connection of one station."""
 
