@@ -31,7 +31,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
@@ -424,6 +424,12 @@ class WebhookService:
         if delivery is None or hook is None or delivery.state is not DeliveryState.PENDING:
             return None
         started = self._clock.now()
+        # The attempt is this node's only if it claims it (a restarted node reloads pending
+        # deliveries another live node may be retrying too): one send per attempt.
+        lease = started + timedelta(seconds=self.settings.timeout * 2)
+        # A second of slack: the schedule runs on the monotonic clock, the row holds wall time.
+        if not await self._storage.webhooks.claim(delivery, started + timedelta(seconds=1), lease):
+            return None
         body = signed_body(delivery, int(started.timestamp()))
         headers = {
             "Content-Type": "application/json",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -49,6 +50,25 @@ _DELIVERY_UPSERT = _upsert(
 )
 _ATTEMPT_UPSERT = _upsert(
     "webhook_attempts.upsert", webhook_attempts, _ATTEMPT_COLUMNS, ["delivery_id", "attempt"]
+)
+
+_DELIVERY_CLAIM = Statement(
+    "webhook_deliveries.claim",
+    ("until", "id", "attempts", "pending", "now"),
+    lambda _d: (
+        update(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.id == bindparam("id"),
+            webhook_deliveries.c.state == bindparam("pending"),
+            webhook_deliveries.c.attempts == bindparam("attempts"),
+            or_(
+                webhook_deliveries.c.next_attempt_at.is_(None),
+                webhook_deliveries.c.next_attempt_at <= bindparam("now"),
+            ),
+        )
+        .values(next_attempt_at=bindparam("until"))
+    ),
+    counted=True,
 )
 
 _HOOK_DELETE = Statement(
@@ -213,6 +233,25 @@ class WebhookRepository(Repository):
         if attempt is not None:
             ops.append(WriteOp(_ATTEMPT_UPSERT, self._attempt_params(attempt)))
         await self._writer.execute(*ops)
+
+    async def claim(self, delivery: Delivery, now: datetime, until: datetime) -> bool:
+        """Take the delivery's next attempt for this node until ``until``: false when another
+        node took it first (it is claimed or not due, its attempt count moved on, or it is no
+        longer pending). In a cluster every node that knows a pending delivery may schedule
+        it; only one sends each attempt."""
+        (claimed,) = await self._writer.execute_counted(
+            WriteOp(
+                _DELIVERY_CLAIM,
+                (
+                    self._ts(until),
+                    delivery.id,
+                    delivery.attempts,
+                    DeliveryState.PENDING.value,
+                    self._ts(now),
+                ),
+            )
+        )
+        return claimed == 1
 
     async def delivery(self, delivery_id: int) -> Delivery | None:
         c = webhook_deliveries.c

@@ -1,0 +1,34 @@
+"""A delivery's attempt is claimed by one node only (several nodes may know a pending one)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from opencsms.domain.webhook_model import Delivery, DeliveryState, Webhook
+from opencsms.storage import Storage
+from tests.storage.conftest import T0
+
+
+async def test_an_attempt_is_claimed_once(storage: Storage) -> None:
+    hook = await storage.webhooks.create_webhook(
+        Webhook(0, "http://127.0.0.1:9/x", "s", ("station.connected",), True, None, T0, T0)
+    )
+    draft = Delivery(
+        0, hook.id, "station.connected", {"id": 1}, DeliveryState.PENDING, 0, T0, None, None, T0, T0
+    )
+    (delivery,) = await storage.webhooks.create_deliveries([draft])
+    until = T0 + timedelta(seconds=20)
+    assert await storage.webhooks.claim(delivery, T0, until)  # this node sends attempt 1
+    assert not await storage.webhooks.claim(delivery, T0, until)  # another node: taken
+    # The attempt failed; the retry is due in a minute: not before, and then once.
+    due = T0 + timedelta(seconds=60)
+    retried = replace(delivery, attempts=1, next_attempt_at=due)
+    await storage.webhooks.save_delivery(retried)
+    assert not await storage.webhooks.claim(retried, T0 + timedelta(seconds=30), due)
+    later = due + timedelta(seconds=20)
+    assert await storage.webhooks.claim(retried, due, later)
+    assert not await storage.webhooks.claim(retried, due, later)
+    done = replace(retried, attempts=2, state=DeliveryState.DELIVERED, next_attempt_at=None)
+    await storage.webhooks.save_delivery(done)
+    assert not await storage.webhooks.claim(done, later, later)
