@@ -368,8 +368,17 @@ class Csms:
                 security=self.security,
                 webhooks=self.webhooks,
                 tokens_changed=self._tokens_changed_here,
+                station_changed=self._station_changed_elsewhere,
+                desired_changed=self._desired_changed_elsewhere,
             )
             self.config_sync.attach()
+            cluster = self.cluster
+            # The alert checks that must run once run on the leader; stations held by other
+            # nodes are not absent.
+            self.alerts.is_leader = lambda: (
+                cluster.leadership is not None and cluster.leadership.leading.is_set()
+            )
+            self.alerts.elsewhere = lambda: {s.station_id for s in cluster.remote}
         self._tasks = await self._exit.enter_async_context(asyncio.TaskGroup())
         self._exit.callback(self._cancel_jobs)
         # CertificateSigned goes out after the SignCertificate answer, as a task of the node.
@@ -741,6 +750,32 @@ class Csms:
             connection.state.registration = registration.value
         if registration is not RegistrationStatus.REJECTED and self._tasks is not None:
             self._tasks.create_task(self._request_boot(station_id))
+
+    def _desired_changed_elsewhere(self, station_id: str) -> None:
+        """Cluster: a station's desired configuration (or, ``"*"``, a profile) changed through
+        another node; this node's worker brings the stations it holds in line."""
+        self.desired_config.forget()
+        if station_id == "*":  # a profile: every station here may be concerned
+            self.desired_config_worker.profiles_changed()
+        elif self.registry.get(station_id) is not None:
+            self.desired_config_worker.station_changed(station_id)
+
+    def config_changed(self, kind: str, key: str | None = None) -> None:
+        """Tell the other nodes of a cluster that ``kind``/``key`` changed (no-op alone)."""
+        if self.cluster is not None:
+            self.events.publish(ConfigChanged(kind, key, self.clock.now()))
+
+    async def _station_changed_elsewhere(self, station_id: str) -> None:
+        """Cluster: an operator changed (or removed) a station through another node; its live
+        connection here follows, as if the change had been made through this node."""
+        connection = self.registry.get(station_id)
+        if connection is None:
+            return
+        access = await self.stations.access(station_id)
+        if access is None:
+            await connection.close(1000, "station removed by the operator")
+            return
+        self.registration_changed(station_id, access.registration)
 
     async def _request_boot(self, station_id: str) -> None:
         try:

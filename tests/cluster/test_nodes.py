@@ -361,3 +361,69 @@ async def test_webhooks_and_job_timeouts_happen_once_in_the_cluster(
         detail = (await three.apis[0].get(f"/api/v1/jobs/{job['id']}")).json()
         assert detail["state"] == "TimedOut"
     server.close()
+
+
+async def test_a_registration_changed_through_another_node_reaches_the_live_connection(
+    three: Cluster,
+) -> None:
+    created = await three.apis[1].post(
+        "/api/v1/stations", json={"id": "CS-R", "registration": "Pending"}
+    )
+    assert created.status_code == 201, created.text
+    async with raw_station(three.nodes[0], "CS-R", "ocpp2.0.1") as station:
+        pending = await station.result(
+            "BootNotification",
+            {"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}},
+        )
+        assert pending["status"] == "Pending"
+        # Accepted through node 2: node 0, which holds the socket, asks the station to boot.
+        changed = await three.apis[2].patch(
+            "/api/v1/stations/CS-R", json={"registration": "Accepted"}
+        )
+        assert changed.status_code == 200, changed.text
+        frame = await answer_next(station, {"status": "Accepted"})
+        assert frame[2:] == ["TriggerMessage", {"requestedMessage": "BootNotification"}]
+        await boot(station)
+
+
+async def test_desired_configuration_set_through_another_node_is_applied_by_the_holder(
+    three: Cluster,
+) -> None:
+    async with raw_station(three.nodes[0], "CS-D", "ocpp1.6") as station:
+        booted = await station.result(
+            "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}
+        )
+        assert booted["status"] == "Accepted"
+        await three.nodes[0].desired_config_worker.idle()
+        changed = await three.apis[2].put(
+            "/api/v1/stations/CS-D/desired-configuration",
+            json={"configuration": {"MeterValueSampleInterval": "30"}},
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["apply_queued"] is True
+        answers = {
+            "GetConfiguration": {"configurationKey": [], "unknownKey": []},
+            "ChangeConfiguration": {"status": "Accepted"},
+        }
+        async with asyncio.timeout(10):
+            while True:
+                frame = await station.recv()
+                await station.send_raw(f'[3, "{frame[1]}", {_json(answers[frame[2]])}]')
+                if frame[2] == "ChangeConfiguration":
+                    assert frame[3] == {"key": "MeterValueSampleInterval", "value": "30"}
+                    break
+
+
+async def test_an_offline_alert_raised_on_one_node_is_resolved_by_another(three: Cluster) -> None:
+    async with raw_station(three.nodes[0], "CS-O", "ocpp2.0.1") as station:
+        await boot(station)
+    # Disconnected from node 0: node 0 raises the alert.
+    await until(lambda: any(a.station_id == "CS-O" for a in three.nodes[0].alerts.open_alerts()))
+    await until(lambda: any(a.station_id == "CS-O" for a in three.nodes[1].alerts.open_alerts()))
+    async with raw_station(three.nodes[1], "CS-O", "ocpp2.0.1") as station:
+        await boot(station)
+        # Back on node 1: node 1 resolves the alert node 0 raised, and every node sees it.
+        for node in three.nodes:
+            await until(lambda n=node: all(a.station_id != "CS-O" for a in n.alerts.open_alerts()))
+        listed = (await three.apis[2].get("/api/v1/alerts", params={"station_id": "CS-O"})).json()
+        assert [a["status"] for a in listed["items"]] == ["resolved"]

@@ -197,6 +197,9 @@ def desired_config_router(csms: Csms) -> APIRouter:
         if csms.registry.get(station_id) is not None:
             csms.desired_config_worker.station_changed(station_id)
             out.apply_queued = True
+        elif csms.link(station_id) is not None:  # held by another node: its worker applies it
+            csms.config_changed("desired", station_id)
+            out.apply_queued = True
         return out
 
     @router.delete(
@@ -291,6 +294,7 @@ def desired_config_router(csms: Csms) -> APIRouter:
         except InvalidDesiredConfig as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
         csms.desired_config_worker.profiles_changed()
+        csms.config_changed("desired", "*")  # the other nodes' stations too
         return _profile_out(profile)
 
     @router.delete(
@@ -302,6 +306,7 @@ def desired_config_router(csms: Csms) -> APIRouter:
         """Delete a profile (what it set on stations stays as it is)."""
         if not await csms.desired_config.delete_profile(name):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no configuration profile {name!r}")
+        csms.config_changed("desired", "*")
         return Response(status_code=204)
 
     return router

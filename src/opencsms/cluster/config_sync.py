@@ -10,7 +10,7 @@ cluster fans it out; every other node drops or reloads its copy from the shared 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from opencsms.clock import Clock
 from opencsms.domain.fleet_events import ConfigChanged, FleetEvents
@@ -35,6 +35,8 @@ class ConfigSync:
         security: SecurityProfiles,
         webhooks: WebhookService,
         tokens_changed: Callable[[], None],
+        station_changed: Callable[[str], Awaitable[None]],
+        desired_changed: Callable[[str], None],
     ) -> None:
         self._events = events
         self._clock = clock
@@ -42,6 +44,8 @@ class ConfigSync:
         self._security = security
         self._webhooks = webhooks
         self._tokens_changed = tokens_changed
+        self._station_changed = station_changed
+        self._desired_changed = desired_changed
 
     def attach(self) -> None:
         """Publish every local change from now on."""
@@ -71,7 +75,11 @@ class ConfigSync:
         if event.kind == "station" and event.key is not None:
             self._stations.forget(event.key)
             await self._security.reload(event.key)
+            # A live connection here follows a registration change made through another node.
+            await self._station_changed(event.key)
         elif event.kind == "tokens":
             self._tokens_changed()
         elif event.kind == "webhooks":
             await self._webhooks.reload_hooks()
+        elif event.kind == "desired" and event.key is not None:
+            self._desired_changed(event.key)

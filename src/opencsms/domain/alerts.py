@@ -49,6 +49,7 @@ from opencsms.domain.fleet_events import (
     MeterValuesStored,
     StationConnected,
     StationDisconnected,
+    Subscription,
     TransactionChanged,
 )
 from opencsms.domain.model import RegistrationStatus
@@ -118,6 +119,11 @@ class AlertService:
         self._stopping = False
         self._started_at = clock.now()
         self._startup_checked = False
+        self.is_leader: Callable[[], bool] = lambda: True
+        """Cluster mode: whether this node runs the checks that must run once (stuck sessions,
+        stations absent after a start); a single node always does."""
+        self.elsewhere: Callable[[], set[str]] = set
+        """Cluster mode: the stations connected to other nodes (not absent)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -134,9 +140,11 @@ class AlertService:
     async def run(self) -> None:
         """Apply fleet events and run the watchdog until cancelled (owned by the node)."""
         subscription = self._events.subscribe(lambda e: not isinstance(e, AlertChanged))
+        remote = self._events.subscribe(_remote_interest, scope="remote")
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._watchdog())
+                tasks.create_task(self._follow_remote(remote))
                 while True:
                     event = await subscription.get()
                     try:
@@ -146,6 +154,30 @@ class AlertService:
                         log.exception("alerts: could not apply %s", type(event).__name__)
         finally:
             subscription.close()
+            remote.close()
+
+    async def _follow_remote(self, remote: Subscription) -> None:
+        """Cluster mode: the other nodes' alerts (so this node can clear one that a station
+        raised there, e.g. offline there and back here) and sessions (for the leader's stuck
+        check). No rule runs on them: the node where an event happened applies its rules."""
+        async for event in remote:
+            if isinstance(event, AlertChanged):
+                alert = event.alert
+                if alert.open:
+                    self._open[alert.dedup_key] = alert
+                else:
+                    self._open.pop(alert.dedup_key, None)
+            elif isinstance(event, TransactionChanged):
+                tx = event.transaction
+                if tx.open:
+                    self._activity[(tx.station_id, tx.transaction_id)] = tx.updated_at
+                else:
+                    self._activity.pop((tx.station_id, tx.transaction_id), None)
+            elif isinstance(event, MeterValuesStored):
+                for record in event.records:
+                    key = (event.station_id, record.transaction_id or "")
+                    if key in self._activity:
+                        self._activity[key] = record.received_at
 
     def node_stopping(self) -> None:
         """The node is shutting down: the disconnects that follow are not outages."""
@@ -319,13 +351,15 @@ class AlertService:
         await self._check_liveness(now)
         for rule in self._reconnects.quiet(now):
             await self.apply(rule)
-        await self._check_sessions(now)
+        if self.is_leader():  # once in a cluster
+            await self._check_sessions(now)
         await self._check_certificates(now)
         if not self._startup_checked and now - self._started_at >= timedelta(
             seconds=self.settings.offline_after
         ):
             self._startup_checked = True
-            await self._check_absent(now)
+            if self.is_leader():
+                await self._check_absent(now)
 
     async def _check_certificates(self, now: datetime) -> None:
         """Raise the severity of open ``certificate_expiring`` alerts as their end comes closer
@@ -401,7 +435,7 @@ class AlertService:
     async def _check_absent(self, now: datetime) -> None:
         """Once after start: accepted stations that were connected before but have not come back
         (a CSMS restart publishes no disconnect for them)."""
-        connected = {link.station_id for link in self._links()}
+        connected = {link.station_id for link in self._links()} | self.elsewhere()
         offset = 0
         while True:
             page = await self._storage.stations.list(offset=offset, limit=1000)
@@ -437,3 +471,7 @@ def occurrence_key(occurrence: Occurrence) -> str:
 def _more_severe(a: AlertSeverity, b: AlertSeverity) -> bool:
     order = list(AlertSeverity)  # declared from critical down to info
     return order.index(a) < order.index(b)
+
+
+def _remote_interest(event: FleetEvent) -> bool:
+    return isinstance(event, AlertChanged | TransactionChanged | MeterValuesStored)

@@ -166,6 +166,12 @@ class DesiredConfigService:
         if self._owners is not None:
             self._owners.discard(station_id)
 
+    def forget(self) -> None:
+        """Drop what is kept in memory (another node of the cluster changed it): the next
+        apply reads the stations with desired entries and the profiles again."""
+        self._owners = None
+        self._profiles = None
+
     async def has_desired(self, station_id: str) -> bool:
         """Whether anything may be desired of the station: entries of its own, or any profile
         (which one matches needs the station's boot data)."""

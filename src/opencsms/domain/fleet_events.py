@@ -69,7 +69,8 @@ class StationConnected:
 @dataclass(frozen=True, slots=True)
 class ConfigChanged:
     """An operator changed what nodes keep in memory: ``kind`` is ``"station"`` (``key`` its
-    id: access data and security state), ``"tokens"`` or ``"webhooks"``. In a cluster the
+    id: access data and security state), ``"tokens"``, ``"webhooks"`` or ``"desired"`` (``key``
+    the station whose desired configuration the node holding it applies). In a cluster the
     other nodes drop or reload their copy (cluster/config_sync.py); the feed does not show it."""
 
     kind: str
