@@ -370,6 +370,7 @@ class Csms:
                 tokens_changed=self._tokens_changed_here,
                 station_changed=self._station_changed_elsewhere,
                 desired_changed=self._desired_changed_elsewhere,
+                load_changed=self._load_changed_elsewhere,
             )
             self.config_sync.attach()
             cluster = self.cluster
@@ -760,6 +761,11 @@ class Csms:
         elif self.registry.get(station_id) is not None:
             self.desired_config_worker.station_changed(station_id)
 
+    async def _load_changed_elsewhere(self) -> None:
+        """Cluster: load groups, members or signals changed through another node."""
+        await self.load_management.load()
+        self.load_manager.trigger("load groups changed on another node", urgent=True)
+
     def config_changed(self, kind: str, key: str | None = None) -> None:
         """Tell the other nodes of a cluster that ``kind``/``key`` changed (no-op alone)."""
         if self.cluster is not None:
@@ -973,8 +979,14 @@ class Csms:
             # TransactionService is made later, hence the lambda).
             open_sessions=lambda station_id: self.transactions.open_sessions(station_id),
         )
+
         # An operator's change is applied at once, without the debounce.
-        self.load_management.on_change = lambda why: self.load_manager.trigger(why, urgent=True)
+        def load_changed(why: str) -> None:
+            self.load_manager.trigger(why, urgent=True)
+            # The allocator runs on the cluster's leader: it reloads the groups changed here.
+            self.config_changed("load")
+
+        self.load_management.on_change = load_changed
 
     def _profile_port(self, station_id: str) -> ProfilePort | None:
         """The load manager's way to a station: SetChargingProfile in its version, recorded

@@ -427,3 +427,12 @@ async def test_an_offline_alert_raised_on_one_node_is_resolved_by_another(three:
             await until(lambda n=node: all(a.station_id != "CS-O" for a in n.alerts.open_alerts()))
         listed = (await three.apis[2].get("/api/v1/alerts", params={"station_id": "CS-O"})).json()
         assert [a["status"] for a in listed["items"]] == ["resolved"]
+
+
+async def test_load_groups_made_through_any_node_reach_every_node(three: Cluster) -> None:
+    made = await three.apis[1].post("/api/v1/load-groups", json={"id": "site", "max_current_a": 63})
+    assert made.status_code == 201, made.text
+    # The allocator runs on the leader, wherever that is: every node has the group.
+    for node in three.nodes:
+        await until(lambda n=node: "site" in n.load_management.groups)
+    assert three.nodes[0].load_management.group("site").max_current_a == 63

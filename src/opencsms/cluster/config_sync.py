@@ -1,7 +1,7 @@
 """What operators change through one node, the others learn: each node keeps some of it in
 memory (station access data for admission, security state, webhook subscriptions, token
-caches), and a change made through another node's API would otherwise stay invisible to it
-until a restart.
+caches, desired configuration, load groups), and a change made through another node's API would
+otherwise stay invisible to it until a restart.
 
 The node where the change was made publishes a :class:`ConfigChanged` after storing it; the
 cluster fans it out; every other node drops or reloads its copy from the shared database.
@@ -37,6 +37,7 @@ class ConfigSync:
         tokens_changed: Callable[[], None],
         station_changed: Callable[[str], Awaitable[None]],
         desired_changed: Callable[[str], None],
+        load_changed: Callable[[], Awaitable[None]],
     ) -> None:
         self._events = events
         self._clock = clock
@@ -46,6 +47,7 @@ class ConfigSync:
         self._tokens_changed = tokens_changed
         self._station_changed = station_changed
         self._desired_changed = desired_changed
+        self._load_changed = load_changed
 
     def attach(self) -> None:
         """Publish every local change from now on."""
@@ -83,3 +85,5 @@ class ConfigSync:
             await self._webhooks.reload_hooks()
         elif event.kind == "desired" and event.key is not None:
             self._desired_changed(event.key)
+        elif event.kind == "load":
+            await self._load_changed()

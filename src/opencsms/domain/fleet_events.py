@@ -69,8 +69,9 @@ class StationConnected:
 @dataclass(frozen=True, slots=True)
 class ConfigChanged:
     """An operator changed what nodes keep in memory: ``kind`` is ``"station"`` (``key`` its
-    id: access data and security state), ``"tokens"``, ``"webhooks"`` or ``"desired"`` (``key``
-    the station whose desired configuration the node holding it applies). In a cluster the
+    id: access data and security state), ``"tokens"``, ``"webhooks"``, ``"desired"`` (``key``
+    the station whose desired configuration the node holding it applies, ``"*"`` a profile) or
+    ``"load"`` (load groups, members, signals). In a cluster the
     other nodes drop or reload their copy (cluster/config_sync.py); the feed does not show it."""
 
     kind: str
