@@ -436,3 +436,13 @@ async def test_load_groups_made_through_any_node_reach_every_node(three: Cluster
     for node in three.nodes:
         await until(lambda n=node: "site" in n.load_management.groups)
     assert three.nodes[0].load_management.group("site").max_current_a == 63
+
+
+async def test_a_station_removed_through_another_node_is_disconnected(three: Cluster) -> None:
+    async with raw_station(three.nodes[0], "CS-DEL", "ocpp2.0.1") as station:
+        await boot(station)
+        removed = await three.apis[2].delete("/api/v1/stations/CS-DEL")
+        assert removed.status_code == 204, removed.text
+        async with asyncio.timeout(5):
+            await station.ws.wait_closed()
+        assert station.ws.close_code == 1000
