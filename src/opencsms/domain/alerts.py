@@ -167,17 +167,25 @@ class AlertService:
                     self._open[alert.dedup_key] = alert
                 else:
                     self._open.pop(alert.dedup_key, None)
-            elif isinstance(event, TransactionChanged):
-                tx = event.transaction
-                if tx.open:
-                    self._activity[(tx.station_id, tx.transaction_id)] = tx.updated_at
-                else:
-                    self._activity.pop((tx.station_id, tx.transaction_id), None)
-            elif isinstance(event, MeterValuesStored):
-                for record in event.records:
-                    key = (event.station_id, record.transaction_id or "")
-                    if key in self._activity:
-                        self._activity[key] = record.received_at
+            else:
+                self._track(event)
+
+    def _track(self, event: FleetEvent) -> list[tuple[str, str]]:
+        """Follow the open sessions' activity; the sessions that meter values just moved on."""
+        moved: list[tuple[str, str]] = []
+        if isinstance(event, TransactionChanged):
+            tx = event.transaction
+            if tx.open:
+                self._activity[(tx.station_id, tx.transaction_id)] = tx.updated_at
+            else:
+                self._activity.pop((tx.station_id, tx.transaction_id), None)
+        elif isinstance(event, MeterValuesStored):
+            for record in event.records:
+                key = (event.station_id, record.transaction_id or "")
+                if key in self._activity:
+                    self._activity[key] = record.received_at
+                    moved.append(key)
+        return moved
 
     def node_stopping(self) -> None:
         """The node is shutting down: the disconnects that follow are not outages."""
@@ -196,25 +204,15 @@ class AlertService:
                 rules.append(burst)
         elif isinstance(event, CertificateRenewed):
             rules.extend(self._superseded_certificates(event))
-        elif isinstance(event, TransactionChanged):
-            tx = event.transaction
-            if tx.open:
-                self._activity[(tx.station_id, tx.transaction_id)] = tx.updated_at
-            else:
-                self._activity.pop((tx.station_id, tx.transaction_id), None)
-        elif isinstance(event, MeterValuesStored):
-            for record in event.records:
-                key = (event.station_id, record.transaction_id or "")
-                if key in self._activity:
-                    self._activity[key] = record.received_at
-                    rules.append(
-                        Clear(
-                            AlertType.TRANSACTION_STUCK,
-                            event.station_id,
-                            _tx_key(key[1]),
-                            "meter values received",
-                        )
-                    )
+        for station_id, transaction_id in self._track(event):
+            rules.append(
+                Clear(
+                    AlertType.TRANSACTION_STUCK,
+                    station_id,
+                    _tx_key(transaction_id),
+                    "meter values received",
+                )
+            )
         for rule in rules:
             await self.apply(rule)
 
