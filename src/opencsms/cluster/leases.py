@@ -3,37 +3,24 @@
 The node that accepts a station's connection takes the station's lease: one statement that
 inserts the lease or moves it to this node and adds one to its token. The token only ever grows,
 so the newest connection's holder has the largest token, and a node that lost the station (its
-station reconnected elsewhere while it was slow, partitioned or paused) holds a smaller one:
-:meth:`StationLeases.check` refuses it, and a holder that writes checks first, inside the
-transaction of its write (``FOR SHARE`` makes a concurrent takeover wait for that transaction),
-so a stale holder can never write for a station it lost.
+station reconnected elsewhere while it was slow, partitioned or paused) holds a smaller one: the
+writes of its connection carry that token and are refused (storage/fencing.py).
 
-Nodes also keep a heartbeat row: a lease whose node stopped beating (killed) belongs to nobody
-once the offline window has passed, which is how the cluster's view of a station held by a dead
-node becomes "offline" before the station reconnects elsewhere.
+Nodes also keep a heartbeat row: the leader reaps the leases of a node that stopped beating
+(cluster/node.py), which is how the cluster's view of a station held by a dead node becomes
+"offline" before the station reconnects elsewhere.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from opencsms.clock import Clock
 from opencsms.storage.fencing import StaleLeaseError
 from opencsms.storage.tables import cluster_nodes, station_leases
 
-__all__ = ["Lease", "StaleLeaseError", "StationLeases"]
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    station_id: str
-    node_id: str | None
-    token: int
-    acquired_at: datetime
+__all__ = ["StaleLeaseError", "StationLeases"]
 
 
 class StationLeases:
@@ -82,35 +69,6 @@ class StationLeases:
         async with self._engine.begin() as conn:
             return (await conn.execute(statement)).rowcount
 
-    async def holder(self, station_id: str) -> Lease | None:
-        statement = sa.select(station_leases).where(station_leases.c.station_id == station_id)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(statement)).first()
-        if row is None:
-            return None
-        return Lease(row.station_id, row.node_id, int(row.token), row.acquired_at)
-
-    async def check(self, station_id: str, token: int, conn: AsyncConnection | None = None) -> None:
-        """Raise :class:`StaleLeaseError` unless this node still holds ``token``.
-
-        With ``conn`` (a transaction about to write for the station) the lease row is read
-        ``FOR SHARE``: a takeover waits until that transaction ends, so the write either
-        happens before the takeover or is refused."""
-        statement = (
-            sa.select(station_leases.c.node_id, station_leases.c.token)
-            .where(station_leases.c.station_id == station_id)
-            .with_for_update(read=True)
-        )
-        if conn is None:
-            async with self._engine.begin() as own:
-                row = (await own.execute(statement)).first()
-        else:
-            row = (await conn.execute(statement)).first()
-        if row is None or row.node_id != self.node_id or int(row.token) != token:
-            raise StaleLeaseError(
-                f"node {self.node_id} lost station {station_id} (token {token} is stale)"
-            )
-
     # ------------------------------------------------------------------ node liveness
 
     async def heartbeat(self) -> None:
@@ -132,21 +90,3 @@ class StationLeases:
             await conn.execute(
                 sa.delete(cluster_nodes).where(cluster_nodes.c.node_id == self.node_id)
             )
-
-    async def live_nodes(self, window: timedelta) -> set[str]:
-        """Nodes that beat within ``window``."""
-        since = self._clock.now() - window
-        statement = sa.select(cluster_nodes.c.node_id).where(cluster_nodes.c.heartbeat_at >= since)
-        async with self._engine.connect() as conn:
-            return {row.node_id for row in await conn.execute(statement)}
-
-    async def held(self, window: timedelta) -> dict[str, str]:
-        """``station_id -> node_id`` of every lease held by a live node."""
-        since = self._clock.now() - window
-        statement = (
-            sa.select(station_leases.c.station_id, station_leases.c.node_id)
-            .join(cluster_nodes, cluster_nodes.c.node_id == station_leases.c.node_id)
-            .where(cluster_nodes.c.heartbeat_at >= since)
-        )
-        async with self._engine.connect() as conn:
-            return {row.station_id: row.node_id for row in await conn.execute(statement)}
