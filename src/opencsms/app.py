@@ -265,8 +265,7 @@ class Csms:
 
         def tokens_changed() -> None:
             tokens_changed_here()
-            if self.cluster is not None:  # the other nodes drop their token caches too
-                self.events.publish(ConfigChanged("tokens", None, self.clock.now()))
+            self.config_changed("tokens")  # the other nodes drop their token caches too
 
         self._tokens_changed_here = tokens_changed_here
 

@@ -46,6 +46,9 @@ __all__ = ["ClusterNode", "default_node_id"]
 
 log = logging.getLogger(__name__)
 
+Closer = Callable[[int, str], Awaitable[None]]
+"""Closes a station's connection with a WebSocket close code and reason."""
+
 FORWARD_QUEUE = 100_000
 """Events waiting for the bus; beyond it the oldest are dropped (and counted)."""
 
@@ -90,8 +93,8 @@ class ClusterNode:
         self.bus = ClusterBus(node_id, call_timeout=call_timeout, cluster=cluster_name)
         self.leases = StationLeases(engine, node_id, clock)
         self.remote = RemoteDirectory(self.bus)
-        self._tokens: dict[str, int] = {}
-        self._closers: dict[str, Callable[[int, str], Awaitable[None]]] = {}
+        self._held: dict[str, tuple[int, Closer]] = {}
+        """The stations whose socket this node holds: their lease token and how to close it."""
         self._outbox: asyncio.Queue[FleetEvent] = asyncio.Queue(FORWARD_QUEUE)
         self.dropped_events = 0
         self.leadership: Leadership | None = None
@@ -141,13 +144,12 @@ class ClusterNode:
         self,
         station_id: str,
         calls: RemoteCallHandler,
-        closer: Callable[[int, str], Awaitable[None]],
+        closer: Closer,
     ) -> Fence:
         """Take the station's lease and answer for it; returns the fence its task writes under
         (already set on the current task's context)."""
         token = await self.leases.acquire(station_id)
-        self._tokens[station_id] = token
-        self._closers[station_id] = closer
+        self._held[station_id] = (token, closer)
         fence = Fence(station_id, self.node_id, token)
         current_fence.set(fence)
         self.remote.local(station_id)
@@ -157,16 +159,16 @@ class ClusterNode:
 
     async def station_disconnected(self, fence: Fence) -> None:
         """The connection under ``fence`` closed (and no newer local one replaced it)."""
-        if self._tokens.get(fence.station_id) == fence.token:
-            del self._tokens[fence.station_id]
-            self._closers.pop(fence.station_id, None)
+        if self.holds(fence):
+            del self._held[fence.station_id]
             await self.bus.stop_serving(fence.station_id)
         with contextlib.suppress(Exception):  # the lease of a dead database is nobody's anyway
             await self.leases.release(fence.station_id, fence.token)
 
     def holds(self, fence: Fence) -> bool:
         """Whether this node still holds the station under ``fence`` (no takeover seen)."""
-        return self._tokens.get(fence.station_id) == fence.token
+        held = self._held.get(fence.station_id)
+        return held is not None and held[0] == fence.token
 
     def link(self, station_id: str) -> RemoteStation | None:
         """The station's link when another node holds it."""
@@ -175,18 +177,16 @@ class ClusterNode:
     async def _taken_over(self, station_id: str, node_id: str, token: int) -> None:
         """Another node accepted a connection of ``station_id``: an older one here closes."""
         self.remote.taken_over(station_id, node_id)
-        mine = self._tokens.get(station_id)
-        if mine is not None and mine < token:
+        mine = self._held.get(station_id)
+        if mine is not None and mine[0] < token:
             log.info(
                 "station %s reconnected to node %s; closing its connection here",
                 station_id,
                 node_id,
             )
-            del self._tokens[station_id]
-            closer = self._closers.pop(station_id, None)
+            del self._held[station_id]
             await self.bus.stop_serving(station_id)
-            if closer is not None:
-                await closer(1000, "replaced by a new connection on another node")
+            await mine[1](1000, "replaced by a new connection on another node")
 
     # ------------------------------------------------------------------ events
 

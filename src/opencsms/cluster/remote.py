@@ -50,10 +50,6 @@ class RemoteStation:
     def last_heard(self) -> datetime:
         return self.state.last_message_at
 
-    @property
-    def closed(self) -> bool:
-        return False
-
 
 class RemoteDirectory:
     """Which station is connected to which other node, from the cluster's events."""
@@ -64,9 +60,6 @@ class RemoteDirectory:
 
     def get(self, station_id: str) -> RemoteStation | None:
         return self._stations.get(station_id)
-
-    def __len__(self) -> int:
-        return len(self._stations)
 
     def __iter__(self) -> Iterator[RemoteStation]:
         return iter(list(self._stations.values()))
