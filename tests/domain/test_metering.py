@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from opencsms.domain.metering import register_readings, samples_of, session_energy, to_base_unit
+from opencsms.domain.metering import (
+    ENERGY_REGISTER,
+    POWER,
+    outlet_power_energy,
+    register_readings,
+    samples_of,
+    session_energy,
+    to_base_unit,
+)
 from opencsms.domain.model import MeterValueRecord
 
 T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
@@ -110,3 +118,53 @@ def test_per_phase_registers_are_summed_when_there_is_no_total() -> None:
     assert [r[2] for r in register_readings([element(0, phases)])] == [600.0]
     with_total = [*phases, {"value": 650}]
     assert [r[2] for r in register_readings([element(0, with_total)])] == [650.0]
+
+
+def _reference_power_energy(record: MeterValueRecord) -> tuple[float | None, float | None]:
+    """The outlet power and energy read the long way, through every parsed Sample."""
+    totals: dict[str, float] = {}
+    phases: dict[str, float] = {}
+    for sample in samples_of(record):
+        if sample.location == "EV" or sample.measurand not in (POWER, ENERGY_REGISTER):
+            continue
+        if sample.phase is None:
+            totals.setdefault(sample.measurand, sample.value)
+        elif sample.phase in ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N"):
+            phases[sample.measurand] = phases.get(sample.measurand, 0.0) + sample.value
+    merged = phases | totals
+    return merged.get(POWER), merged.get(ENERGY_REGISTER)
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        [],
+        [{"value": "1234.5"}],  # 1.6 defaults: energy register in Wh
+        [{"value": "2.5", "unit": "kWh"}, {"value": "7.2", "unit": "kW", "measurand": POWER}],
+        [  # 2.0.1: unitOfMeasure with a multiplier
+            {"value": 3, "unitOfMeasure": {"unit": "kWh", "multiplier": 1}},
+            {"value": 11000, "measurand": POWER},
+        ],
+        [  # per-phase power only, and a neutral phase that is not summed
+            {"value": "1000", "measurand": POWER, "phase": "L1", "unit": "W"},
+            {"value": "1100", "measurand": POWER, "phase": "L2", "unit": "W"},
+            {"value": "50", "measurand": POWER, "phase": "N", "unit": "W"},
+        ],
+        [  # a total wins over phases; the first total counts
+            {"value": "900", "measurand": POWER, "phase": "L1"},
+            {"value": "5000", "measurand": POWER},
+            {"value": "6000", "measurand": POWER},
+        ],
+        [  # the EV's side, signed data and text are not the outlet's reading
+            {"value": "80", "measurand": ENERGY_REGISTER, "location": "EV"},
+            {"value": "ab12", "format": "SignedData"},
+            {"value": "n/a", "measurand": POWER},
+            {"value": "42", "measurand": "Current.Import", "phase": "L1"},
+        ],
+    ],
+)
+def test_outlet_power_energy_agrees_with_the_parsed_samples(
+    samples: list[dict[str, object]],
+) -> None:
+    record = element(0, samples)
+    assert outlet_power_energy(record.samples_json) == _reference_power_energy(record)

@@ -28,7 +28,7 @@ from opencsms.domain.fleet_events import (
     StatusChanged,
     TransactionChanged,
 )
-from opencsms.domain.metering import ENERGY_REGISTER, samples_of
+from opencsms.domain.metering import outlet_power_energy
 from opencsms.domain.model import ConnectorStatus, MeterValueRecord
 from opencsms.domain.transaction_model import Transaction, TransactionStatus
 
@@ -44,7 +44,6 @@ __all__ = [
     "latest_readings",
 ]
 
-POWER = "Power.Active.Import"
 _SEED_PAGE = 1000
 
 
@@ -61,19 +60,13 @@ def latest_readings(records: Sequence[MeterValueRecord]) -> Readings:
     per-phase values summed when no total is sent)."""
     power: float | None = None
     energy: float | None = None
-    for record in sorted(records, key=lambda r: r.timestamp):
-        totals: dict[str, float] = {}
-        phases: dict[str, float] = {}
-        for sample in samples_of(record):
-            if sample.location == "EV" or sample.measurand not in (POWER, ENERGY_REGISTER):
-                continue
-            if sample.phase is None:
-                totals.setdefault(sample.measurand, sample.value)
-            elif sample.phase in ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N"):
-                phases[sample.measurand] = phases.get(sample.measurand, 0.0) + sample.value
-        merged = {**phases, **totals}
-        power = merged.get(POWER, power)
-        energy = merged.get(ENERGY_REGISTER, energy)
+    ordered = records if len(records) == 1 else sorted(records, key=lambda r: r.timestamp)
+    for record in ordered:
+        record_power, record_energy = outlet_power_energy(record.samples_json)
+        if record_power is not None:
+            power = record_power
+        if record_energy is not None:
+            energy = record_energy
     return Readings(power, energy)
 
 

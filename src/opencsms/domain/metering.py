@@ -17,6 +17,7 @@ samples: a register is cumulative, so a sum double counts, and a lost sample wou
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +29,9 @@ from opencsms.domain.model import MeterValueRecord
 
 __all__ = [
     "ENERGY_REGISTER",
+    "POWER",
     "Sample",
+    "outlet_power_energy",
     "register_readings",
     "samples_of",
     "session_energy",
@@ -36,6 +39,8 @@ __all__ = [
 ]
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
+POWER = "Power.Active.Import"
+_LINE_PHASES = frozenset(("L1", "L2", "L3", "L1-N", "L2-N", "L3-N"))
 
 _SCALE = {"kWh": 1000.0, "kW": 1000.0, "kvarh": 1000.0, "kvar": 1000.0, "kVA": 1000.0}
 """Units converted to their base unit (Wh, W, varh, var, VA) so series and energy compare."""
@@ -100,6 +105,44 @@ def samples_of(record: MeterValueRecord) -> list[Sample]:
             )
         )
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def outlet_power_energy(samples_json: str) -> tuple[float | None, float | None]:
+    """(W, Wh) of one ``meterValue`` element at the outlet: the active import power and energy
+    register, each the first total (no phase) sample, else the sum of its line phases; ``None``
+    when the element has neither.
+
+    Every stored meter value is read by several live views (fleet state, event stream), so this
+    looks only at the two measurands they show, builds no :class:`Sample`, and remembers the
+    latest elements: the second view of the same element costs a dictionary lookup.
+    """
+    totals: dict[str, float] = {}
+    phases: dict[str, float] = {}
+    for item in orjson.loads(samples_json):
+        measurand = item.get("measurand") or ENERGY_REGISTER
+        if measurand != POWER and measurand != ENERGY_REGISTER:
+            continue
+        if item.get("location") == "EV" or item.get("format") == "SignedData":
+            continue
+        phase = item.get("phase")
+        if phase is not None and phase not in _LINE_PHASES:
+            continue
+        if phase is None and measurand in totals:
+            continue
+        try:
+            number = float(item.get("value"))
+        except (TypeError, ValueError):
+            continue
+        unit_of_measure = item.get("unitOfMeasure") or {}
+        unit = item.get("unit") or unit_of_measure.get("unit")
+        value, _base = to_base_unit(number, unit, unit_of_measure.get("multiplier", 0))
+        if phase is None:
+            totals[measurand] = value
+        else:
+            phases[measurand] = phases.get(measurand, 0.0) + value
+    merged = phases | totals
+    return merged.get(POWER), merged.get(ENERGY_REGISTER)
 
 
 def register_readings(
