@@ -154,7 +154,7 @@ class CostService:
         self._interval = update_interval
         self._datatransfer_16 = datatransfer_16
         self._locks: dict[int, asyncio.Lock] = {}
-        self._last_push: dict[tuple[str, str], datetime] = {}
+        self._last_check: dict[tuple[str, str], datetime] = {}
         self._sending: set[tuple[str, str]] = set()
         # Meter values that arrived while the session's last cost was being sent: computed
         # again once that send ends, so the station is not left with a stale cost.
@@ -340,7 +340,7 @@ class CostService:
             tx = event.transaction
             if tx.open:
                 return
-            self._last_push.pop((tx.station_id, tx.transaction_id), None)
+            self._last_check.pop((tx.station_id, tx.transaction_id), None)
             cdr = await self.issue_cdr(tx)
             if (
                 cdr is not None
@@ -371,14 +371,18 @@ class CostService:
     ) -> None:
         key = (station_id, transaction_id)
         now = self._clock.now()
-        last = self._last_push.get(key)
+        last = self._last_check.get(key)
         if key in self._sending:
             self._again.add(key)
             return
         if last is not None and (now - last).total_seconds() < self._interval:
             return
+        # Checked now, whatever the outcome: a session without a tariff, or a version that gets
+        # no running cost, costs one read per interval, not two reads per meter value.
+        self._last_check[key] = now
         tx = await self._find(station_id, transaction_id)
         if tx is None or not tx.open:
+            self._last_check.pop(key, None)
             return
         if tx.ocpp_version == "1.6" and not self._datatransfer_16:
             return
@@ -387,7 +391,6 @@ class CostService:
         cost = await self.live(tx)
         if cost.breakdown is None:
             return
-        self._last_push[key] = now
         b = cost.breakdown
         notice = CostNotice(
             station_id,
