@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ProcessPoolExecutor
+import os
+import signal
 from datetime import timedelta
 from pathlib import Path
 
@@ -243,26 +244,67 @@ async def test_in_memory_sqlite_falls_back_to_the_engine() -> None:
 
 
 async def test_killed_writer_process_fails_its_batch_then_recovers(tmp_path: Path) -> None:
-    """A dead SQLite child fails the callers of the batch it held (they may resend: writes are
-    idempotent) and a fresh child takes the next batch; nothing committed before is lost."""
+    """A SQLite child killed while it holds a batch fails that batch's callers (they may resend:
+    writes are idempotent) and a fresh child takes the next batch; nothing committed before is
+    lost."""
     store = await Storage.open(f"sqlite:///{tmp_path / 'kill.db'}")
     try:
         await store.meter.add([_meter_record(0)])
         connection = store.writer._sqlite
         assert connection is not None
-        executor = connection._executor
-        assert isinstance(executor, ProcessPoolExecutor)
-        [child] = list(executor._processes.values())
-        child.kill()
-        child.join(5)
+        child = connection.child_pid
+        assert child is not None
+        os.kill(child, signal.SIGSTOP)  # the batch reaches the pipe, the child never answers
+        pending = asyncio.create_task(store.meter.add([_meter_record(1)]))
+        for _ in range(100):  # until the writer has handed the batch to the child
+            if connection._child is not None and connection._child._lock.locked():
+                break
+            await asyncio.sleep(0)
+        os.kill(child, signal.SIGKILL)
         with pytest.raises(StorageError):
-            await store.meter.add([_meter_record(1)])
+            await pending
         await store.meter.add([_meter_record(1)])  # the resend succeeds on the new child
+        assert connection.child_pid not in (None, child)
         await store.meter.add([_meter_record(2)])
         stored = await store.meter.for_station("CS-K", 10)
         assert sorted(r.timestamp.second for r in stored) == [0, 1, 2]
     finally:
         await store.aclose()
+
+
+async def test_writer_process_killed_while_idle_is_replaced_without_a_failure(
+    tmp_path: Path,
+) -> None:
+    """A child that dies between batches held nothing: the next batch starts a fresh one."""
+    store = await Storage.open(f"sqlite:///{tmp_path / 'idle.db'}")
+    try:
+        await store.meter.add([_meter_record(0)])
+        connection = store.writer._sqlite
+        assert connection is not None
+        child = connection.child_pid
+        assert child is not None
+        os.kill(child, signal.SIGKILL)
+        await _exited(child)
+        await store.meter.add([_meter_record(1)])
+        assert connection.child_pid not in (None, child)
+        stored = await store.meter.for_station("CS-K", 10)
+        assert sorted(r.timestamp.second for r in stored) == [0, 1]
+    finally:
+        await store.aclose()
+
+
+async def _exited(pid: int) -> None:
+    """Wait until process ``pid`` has ended (a pidfd turns readable; Linux)."""
+    pidfd = os.pidfd_open(pid)
+    loop = asyncio.get_running_loop()
+    ended = loop.create_future()
+    loop.add_reader(pidfd, lambda: ended.done() or ended.set_result(None))
+    try:
+        async with asyncio.timeout(10):
+            await ended
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
 
 
 def _meter_record(second: int) -> MeterValueRecord:

@@ -13,7 +13,7 @@ from opencsms.storage import Storage
 
 async def main():
     store = await Storage.open(sys.argv[1])
-    [child] = store.writer._sqlite._executor._processes
+    child = store.writer._sqlite.child_pid
     print(child, flush=True)
     await asyncio.Event().wait()
 

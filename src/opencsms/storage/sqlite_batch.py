@@ -4,7 +4,8 @@ on one dedicated thread.
 The child process is what lets a node use a second core: binding parameters and running SQLite
 need the GIL in the server's process, and at 1,000 stations they cost a third of its one core
 (measured: 1.6 MeterValues ~5,800 msg/s with the thread, ~7,900 with the child). The batch crosses
-to the child pickled (C speed), and only the commit result comes back.
+to the child pickled (C speed) through a pipe the event loop watches (:mod:`.sqlite_child`), and
+only the commit result comes back.
 
 Through SQLAlchemy's AsyncConnection and aiosqlite every statement is a round trip to aiosqlite's
 thread plus a greenlet switch, and a counted statement (whose caller needs its row count) costs one
@@ -29,17 +30,15 @@ second connection; :func:`sqlite_target` returns ``None`` for it and the writer 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
 import sqlite3
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import sqlite_worker
+from .sqlite_child import WriterProcess, WriterProcessDied
 from .statements import CompiledStatement, Params
 
 __all__ = ["SqliteBatchConnection", "SqliteTarget", "StatementGroup", "sqlite_target"]
@@ -84,64 +83,60 @@ def sqlite_target(engine: AsyncEngine) -> SqliteTarget | None:
 
 
 class SqliteBatchConnection:
-    """The writer's ``sqlite3`` connection, in one dedicated thread or one child process.
+    """The writer's ``sqlite3`` connection, in one child process or one dedicated thread.
 
-    ``await open()`` connects, :meth:`run` commits a batch, ``await close()`` disconnects. Every
-    call goes through the same single-worker executor, so they run one at a time in submission
-    order (a close submitted while a batch is still running waits for it).
+    ``await open()`` connects, :meth:`run` commits a batch, ``await close()`` disconnects. Calls
+    run one at a time in submission order (a close submitted while a batch is still running
+    waits for it).
     """
 
     def __init__(self, target: SqliteTarget, *, process: bool = False) -> None:
         self._target = target
-        self._process = process
-        self._executor = self._new_executor()
+        self._child = WriterProcess(target.database, target.uri) if process else None
+        self._thread = (
+            None if process else ThreadPoolExecutor(1, thread_name_prefix="opencsms-writer")
+        )
 
-    def _new_executor(self) -> Executor:
-        if self._process:
-            # spawn, not fork: the server has running threads and an event loop, and the child
-            # needs none of it (it imports only the standard-library sqlite_worker module).
-            return ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=sqlite_worker.init_child,
-                initargs=(self._target.database, self._target.uri, os.getpid()),
-            )
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="opencsms-writer")
+    @property
+    def child_pid(self) -> int | None:
+        """The writer process's id (process mode, once open)."""
+        return self._child.pid if self._child is not None else None
 
     async def open(self) -> None:
         """Connect and apply the pool's pragmas (in the writer thread or process)."""
-        loop = asyncio.get_running_loop()
+        if self._child is not None:
+            try:
+                opened = await self._child.request("ping")
+            except BaseException:
+                await self._child.close()
+                raise
+            if not opened:
+                raise sqlite3.OperationalError("the writer process has no connection")
+            return
+        assert self._thread is not None
         try:
-            if self._process:
-                try:
-                    opened = await loop.run_in_executor(self._executor, sqlite_worker.ping)
-                except BrokenProcessPool as exc:  # the child's open_connection raised
-                    raise sqlite3.OperationalError(
-                        "the writer process could not open the database"
-                    ) from exc
-                if not opened:
-                    raise sqlite3.OperationalError("the writer process has no connection")
-            else:
-                await loop.run_in_executor(
-                    self._executor,
-                    sqlite_worker.open_connection,
-                    self._target.database,
-                    self._target.uri,
-                )
+            await asyncio.get_running_loop().run_in_executor(
+                self._thread,
+                sqlite_worker.open_connection,
+                self._target.database,
+                self._target.uri,
+            )
         except BaseException:
-            self._executor.shutdown(wait=False)
+            self._thread.shutdown(wait=False)
             raise
 
     async def close(self) -> None:
         """Close the connection after any batch still running, and end the thread or process."""
+        if self._child is not None:
+            await self._child.close()
+            return
+        assert self._thread is not None
         try:
             await asyncio.get_running_loop().run_in_executor(
-                self._executor, sqlite_worker.close_connection
+                self._thread, sqlite_worker.close_connection
             )
-        except BrokenProcessPool:
-            pass  # the child is gone, and its connection with it
         finally:
-            self._executor.shutdown(wait=True)
+            self._thread.shutdown(wait=True)
 
     async def run(self, groups: Sequence[StatementGroup]) -> list[list[int]]:
         """Commit ``groups`` in one transaction; per group, the row count of each counted op.
@@ -149,14 +144,16 @@ class SqliteBatchConnection:
         Non-counted groups report an empty list. Raises the ``sqlite3`` error after rolling back.
         """
         plan = [(g.compiled.sql, g.compiled.arrange(g.rows), g.counted) for g in groups]
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, sqlite_worker.run_plan, plan)
-        except BrokenProcessPool as exc:
-            # The child died (killed, out of memory). This batch may or may not have committed;
-            # its callers get an error and, every write being idempotent, the station's resend
-            # is safe. Start a fresh child so the next batch works.
-            self._executor.shutdown(wait=False)
-            self._executor = self._new_executor()
-            await self.open()
-            raise sqlite3.OperationalError(f"the SQLite writer process died: {exc}") from exc
+        if self._child is not None:
+            try:
+                result: list[list[int]] = await self._child.request("run", plan)
+            except WriterProcessDied as exc:
+                # The child died (killed, out of memory). This batch may or may not have
+                # committed; its callers get an error and, every write being idempotent, the
+                # station's resend is safe. The next batch starts a fresh child.
+                raise sqlite3.OperationalError(str(exc)) from exc
+            return result
+        assert self._thread is not None
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, sqlite_worker.run_plan, plan
+        )

@@ -9,7 +9,9 @@ One connection per interpreter (thread or child process), kept in a module globa
 from __future__ import annotations
 
 import os
+import pickle
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -23,6 +25,7 @@ __all__ = [
     "init_child",
     "open_connection",
     "run_plan",
+    "serve",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -97,6 +100,82 @@ def _exit_with_parent(parent_pid: int) -> None:
     while os.getppid() == parent_pid:
         time.sleep(_PARENT_CHECK_SECONDS)
     os._exit(0)
+
+
+HEADER = 8
+"""Bytes of the big-endian length that precedes every pickled message on the writer socket."""
+
+
+def frame(message: Any) -> bytes:
+    """``message`` pickled, behind its length: what crosses the writer's socket."""
+    body = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    return len(body).to_bytes(HEADER) + body
+
+
+def _receive(sock: socket.socket) -> Any:
+    """The next message from ``sock``; ``EOFError`` when the parent has closed it."""
+    size = int.from_bytes(_read_exact(sock, HEADER))
+    return pickle.loads(_read_exact(sock, size))
+
+
+def _read_exact(sock: socket.socket, size: int) -> bytes:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        count = sock.recv_into(view[got:])
+        if count == 0:
+            raise EOFError("the server closed the writer socket")
+        got += count
+    return bytes(buffer)
+
+
+def serve(sock: socket.socket, database: str, uri: bool, parent_pid: int) -> None:
+    """Main function of the writer's child process (``sqlite_child.WriterProcess``): answer
+    requests from ``sock`` one at a time until ``close`` or the parent closes its end.
+
+    A request is the framed ``(operation, argument)``; the answer ``(True, result)`` or
+    ``(False, exception)``. An open that failed is reported to every request but ``close``.
+    """
+    open_error: BaseException | None = None
+    try:
+        init_child(database, uri, parent_pid)
+    except Exception as exc:
+        open_error = exc
+    sock.setblocking(True)
+    with sock:
+        while True:
+            try:
+                operation, argument = _receive(sock)
+            except (EOFError, OSError):
+                return
+            try:
+                if operation == "close":
+                    close_connection()
+                    result: Any = None
+                elif open_error is not None:
+                    raise sqlite3.OperationalError(
+                        f"the writer process could not open the database: {open_error}"
+                    )
+                elif operation == "run":
+                    result = run_plan(argument)
+                elif operation == "ping":
+                    result = ping()
+                else:
+                    raise ValueError(f"unknown writer operation {operation!r}")
+                answer = frame((True, result))
+            except BaseException as exc:
+                answer = _framed_failure(exc)
+            sock.sendall(answer)
+            if operation == "close":
+                return
+
+
+def _framed_failure(exc: BaseException) -> bytes:
+    try:
+        return frame((False, exc))
+    except Exception:  # an exception that does not pickle still reaches the parent, as text
+        return frame((False, sqlite3.OperationalError(repr(exc))))
 
 
 def close_connection() -> None:
