@@ -23,8 +23,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from websockets.asyncio.server import ServerConnection
-
 from opencsms.api.server import ApiServer
 from opencsms.auth_backoff import AuthBackoff
 from opencsms.clock import Clock, SystemClock
@@ -99,6 +97,7 @@ from opencsms.transport.connection import StationConnection, StationLink
 from opencsms.transport.gateway import Admission, StationGateway
 from opencsms.transport.registry import ConnectionRegistry
 from opencsms.transport.tls import CertChain, server_context
+from opencsms.transport.websocket import StationWebSocket
 
 log = logging.getLogger("opencsms")
 
@@ -587,7 +586,7 @@ class Csms:
         )
 
     async def _on_connection(
-        self, websocket: ServerConnection, admission: Admission, version: OcppVersion
+        self, websocket: StationWebSocket, admission: Admission, version: OcppVersion
     ) -> None:
         settings = self.settings
         session = RpcSession(

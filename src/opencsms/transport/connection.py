@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from opencsms.clock import Clock
@@ -48,6 +47,7 @@ from opencsms.ocpp.session import (
     SessionEvent,
 )
 from opencsms.ocpp.version import OcppVersion
+from opencsms.transport.websocket import StationWebSocket
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class StationConnection:
         *,
         station_id: str,
         version: OcppVersion,
-        websocket: ServerConnection,
+        websocket: StationWebSocket,
         session: RpcSession,
         dispatch: Dispatch,
         frames: FrameSink,
@@ -220,9 +220,10 @@ class StationConnection:
     # ------------------------------------------------------------------ internals
 
     async def _read(self) -> None:
-        session = self.session
+        session, ws = self.session, self._ws
         try:
-            async for message in self._ws:
+            while True:
+                message = await ws.next_message()
                 # one reading of the clock serves the audit record, last-seen and the handler
                 now = self._clock.now()
                 self.state.last_message_at = now
@@ -309,10 +310,13 @@ class StationConnection:
         frames = self.session.data_to_send()
         if not frames:
             return
+        ws = self._ws
         for text in frames:
             self._audit_out(text)
+            if ws.send_now(text):
+                continue
             try:
-                await self._ws.send(text)
+                await ws.send(text)
             except ConnectionClosed:
                 return
         if self._waiters:  # a CSMS call may have gone out: its deadline must be watched

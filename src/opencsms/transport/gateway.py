@@ -45,6 +45,7 @@ from opencsms.auth_backoff import AuthBackoff
 from opencsms.ocpp.version import OcppVersion
 from opencsms.passwords import parse_basic_credentials, password_candidates, verify_password
 from opencsms.transport.tls import peer_subject
+from opencsms.transport.websocket import StationWebSocket
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class Admitter(Protocol):
         ...
 
 
-OnConnection = Callable[[ServerConnection, Admission, OcppVersion], Awaitable[None]]
+OnConnection = Callable[[StationWebSocket, Admission, OcppVersion], Awaitable[None]]
 OnRefused = Callable[[str, str, str], Awaitable[object]]
 """(station id, security event type, reason): log a refusal as a security event."""
 
@@ -167,6 +168,7 @@ class StationGateway:
             open_timeout=self._open_timeout,
             server_header="OpenCSMS",
             backlog=self._backlog,
+            create_connection=StationWebSocket,
         )
         self._servers.append(server)
         sockets = list(server.sockets)
@@ -322,6 +324,7 @@ class StationGateway:
             )
             await connection.close(1002, "no supported OCPP subprotocol")
             return
+        assert isinstance(connection, StationWebSocket)  # serve(create_connection=...)
         await self._on_connection(connection, admission, version)
 
 
