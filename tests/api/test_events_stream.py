@@ -160,3 +160,41 @@ async def test_a_client_that_falls_behind_is_dropped_and_can_resume(csms: Csms) 
                 replayed.append(await anext(stream))
     names = [f["data"]["station_id"] for f in delivered + replayed]
     assert names == [f"BURST{n}" for n in range(20)]
+
+
+async def test_meter_values_nobody_listened_to_are_replayed_translated(csms: Csms) -> None:
+    """Meter values held while no client listened (kept untranslated, the feed's fast path)
+    replay with their readings when a client resumes."""
+    await csms.stations.create(StationSpec(id="SSE-M"))
+    async with raw_station(csms, "SSE-M") as cp:
+        await booted(cp, "ocpp1.6")
+        for wh, w in (("1000", "7000"), ("1500", "7200")):
+            await cp.result(
+                "MeterValues",
+                {
+                    "connectorId": 1,
+                    "meterValue": [
+                        {
+                            "timestamp": datetime.now(UTC).isoformat(),
+                            "sampledValue": [
+                                {"value": wh, "unit": "Wh"},
+                                {"value": w, "unit": "W", "measurand": "Power.Active.Import"},
+                            ],
+                        }
+                    ],
+                },
+            )
+    params = {"token": ADMIN_TOKEN, "types": "meter.values"}
+    headers = {"Last-Event-ID": "0"}
+    async with (
+        httpx.AsyncClient(timeout=10) as http,
+        http.stream("GET", stream_url(csms), params=params, headers=headers) as response,
+    ):
+        stream = frames(response)
+        await anext(stream)
+        async with asyncio.timeout(5):
+            replayed = [await anext(stream), await anext(stream)]
+    assert [f["event"] for f in replayed] == ["meter.values", "meter.values"]
+    assert [f["data"]["data"]["energy_wh"] for f in replayed] == [1000.0, 1500.0]
+    assert [f["data"]["data"]["power_w"] for f in replayed] == [7000.0, 7200.0]
+    assert all(f["data"]["station_id"] == "SSE-M" for f in replayed)

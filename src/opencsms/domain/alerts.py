@@ -94,6 +94,10 @@ def _tx_key(transaction_id: str) -> str:
     return f"transaction:{transaction_id}"
 
 
+METER_RESUMED = "meter values received"
+"""Resolution of a stuck-session alert when the session's meter values resume."""
+
+
 class AlertService:
     """Alerts of one node (one instance per node)."""
 
@@ -195,6 +199,11 @@ class AlertService:
 
     async def observe(self, event: FleetEvent) -> None:
         """Apply one fleet event (the task of :meth:`run` calls this in order)."""
+        if type(event) is MeterValuesStored:  # most events of a busy node: one rule only
+            for station_id, transaction_id in self._track(event):
+                key = _tx_key(transaction_id)
+                await self.clear(AlertType.TRANSACTION_STUCK, station_id, key, METER_RESUMED)
+            return
         if isinstance(event, StationDisconnected) and self._stopping:
             return
         rules: list[Rule] = rules_for(event)
@@ -207,10 +216,7 @@ class AlertService:
         for station_id, transaction_id in self._track(event):
             rules.append(
                 Clear(
-                    AlertType.TRANSACTION_STUCK,
-                    station_id,
-                    _tx_key(transaction_id),
-                    "meter values received",
+                    AlertType.TRANSACTION_STUCK, station_id, _tx_key(transaction_id), METER_RESUMED
                 )
             )
         for rule in rules:

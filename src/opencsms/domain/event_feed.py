@@ -50,6 +50,8 @@ __all__ = [
     "transaction_json",
 ]
 
+METER_VALUES = "meter.values"
+
 STREAM_EVENT_TYPES = frozenset(
     {
         "station.connected",
@@ -182,7 +184,7 @@ def public_event(event: FleetEvent, seq: int, now: datetime) -> PublicEvent | No
         last = event.records[-1]
         return PublicEvent(
             seq,
-            "meter.values",
+            METER_VALUES,
             last.received_at,
             event.station_id,
             {
@@ -268,6 +270,24 @@ def public_event(event: FleetEvent, seq: int, now: datetime) -> PublicEvent | No
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Untranslated:
+    """A held meter-values event that no listener wanted when it happened."""
+
+    id: int
+    event: MeterValuesStored
+    at: datetime
+    local: bool
+
+
+def _translated(held: PublicEvent | _Untranslated) -> PublicEvent:
+    if isinstance(held, PublicEvent):
+        return held
+    public = public_event(held.event, held.id, held.at)
+    assert public is not None  # every MeterValuesStored has a public form
+    return public if held.local else replace(public, local=False)
+
+
 class FeedListener:
     """One consumer of the feed (an SSE client, the webhook dispatcher)."""
 
@@ -289,11 +309,15 @@ class FeedListener:
         """Set when the listener fell more than its queue size behind and was dropped."""
 
     def wants(self, event: PublicEvent) -> bool:
-        if self.local_only and not event.local:
+        return self.may_want(event.type, event.station_id, event.local)
+
+    def may_want(self, event_type: str, station_id: str | None, local: bool) -> bool:
+        """Whether an event of this type, station and origin passes the listener's filters."""
+        if self.local_only and not local:
             return False
-        if self.types is not None and event.type not in self.types:
+        if self.types is not None and event_type not in self.types:
             return False
-        return self.station_id is None or event.station_id == self.station_id
+        return self.station_id is None or station_id == self.station_id
 
     def offer(self, event: PublicEvent) -> None:
         if self.overflowed or not self.wants(event):
@@ -329,7 +353,7 @@ class EventFeed:
         self._clock = clock
         self._listeners: list[FeedListener] = []
         self._seq = 0
-        self.recent: deque[PublicEvent] = deque(maxlen=replay)
+        self.recent: deque[PublicEvent | _Untranslated] = deque(maxlen=replay)
         """The latest events, for a client resuming with ``Last-Event-ID``."""
         self.epoch = clock.now()
         """When this feed started numbering; ids restart at 1 on every node start."""
@@ -356,7 +380,16 @@ class EventFeed:
             self.publish(await subscription.get(), local=local)
 
     def publish(self, event: FleetEvent, *, local: bool = True) -> None:
-        public = public_event(event, self._seq + 1, self._clock.now())
+        now = self._clock.now()
+        if type(event) is MeterValuesStored and not any(
+            listener.may_want(METER_VALUES, event.station_id, local) for listener in self._listeners
+        ):
+            # Most of a busy node's events, and usually nobody listening for them: numbered and
+            # held for a replay as they are, translated only if a resuming client asks for them.
+            self._seq += 1
+            self.recent.append(_Untranslated(self._seq, event, now, local))
+            return
+        public = public_event(event, self._seq + 1, now)
         if public is None:
             return
         if not local:
@@ -379,7 +412,7 @@ class EventFeed:
         ``local_only``: only events that happened on this node (webhooks in a cluster)."""
         backlog: list[PublicEvent] = []
         if after is not None and after <= self._seq:  # a larger id is from before a restart
-            backlog = [e for e in self.recent if e.id > after]
+            backlog = [_translated(e) for e in self.recent if e.id > after]
         # the replay does not count against the client's allowance
         listener = FeedListener(self, types, station_id, size + len(backlog), local_only)
         if self.closed:
