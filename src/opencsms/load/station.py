@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
 
@@ -45,6 +45,7 @@ from opencsms.ocpp.schemas import default_registry
 from opencsms.ocpp.session import Role, RpcSession, SessionEvent
 from opencsms.ocpp.version import OcppVersion
 from opencsms.simulator.connection import RetryBackOff
+from opencsms.transport.websocket import ClientWebSocket
 
 __all__ = ["LoadStation", "Shared"]
 
@@ -113,10 +114,9 @@ class LoadStation:
             token = base64.b64encode(f"{self.station_id}:{options.password}".encode()).decode()
             self._headers["Authorization"] = f"Basic {token}"
         self._loop = asyncio.get_running_loop()
-        self._ws: ClientConnection | None = None
+        self._ws: ClientWebSocket | None = None
         self._session: RpcSession | None = None
         self._triggered: deque[str] = deque()
-        self._waiting: asyncio.Timeout | None = None
         self._woken = False
         self._last_sent = 0.0
         self._next_mix: float | None = None
@@ -135,9 +135,8 @@ class LoadStation:
     def wake(self) -> None:
         """Interrupt an idle wait: the phase changed, or a triggered message is due."""
         self._woken = True
-        waiting = self._waiting
-        if waiting is not None and not waiting.expired():
-            waiting.reschedule(self._loop.time())
+        if self._ws is not None:
+            self._ws.interrupt()
 
     # ------------------------------------------------------------------ connection life
 
@@ -169,12 +168,12 @@ class LoadStation:
         except TimeoutError:
             pass
 
-    async def _connect(self) -> ClientConnection | None:
+    async def _connect(self) -> ClientWebSocket | None:
         shared = self.shared
         options = shared.options
         start = time.perf_counter_ns()
         reason: str | None = None
-        ws: ClientConnection | None = None
+        ws: ClientWebSocket | None = None
         try:
             if shared.gate is None:
                 ws = await self._open()
@@ -199,10 +198,10 @@ class LoadStation:
         shared.stats.handshake.record(time.perf_counter_ns() - start)
         return ws
 
-    async def _open(self) -> ClientConnection:
+    async def _open(self) -> ClientWebSocket:
         options = self.shared.options
         ping = options.ping_interval or None
-        return await connect(
+        ws = await connect(
             self.url,
             subprotocols=self.shared.subprotocols,
             additional_headers=self._headers or None,
@@ -214,9 +213,12 @@ class LoadStation:
             ping_timeout=ping,  # a busy CSMS answers pings late; do not drop it for that alone
             close_timeout=options.close_timeout,
             max_size=2**20,
+            create_connection=ClientWebSocket,
         )
+        assert isinstance(ws, ClientWebSocket)  # connect(create_connection=...)
+        return ws
 
-    async def _online(self, ws: ClientConnection) -> bool:
+    async def _online(self, ws: ClientWebSocket) -> bool:
         """One connection's life; returns True when the CSMS side dropped it."""
         shared, stats = self.shared, self.shared.stats
         self._ws = ws
@@ -407,10 +409,8 @@ class LoadStation:
         try:
             await self._flush()
             while outcome is None:
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        message = await ws.recv(decode=False)
-                except TimeoutError:
+                message = await ws.wait_message(deadline)
+                if message is None:  # the deadline (or a wake-up: expire() then finds nothing)
                     events = session.expire(loop.time())
                 else:
                     events = session.receive(message, loop.time())
@@ -437,14 +437,9 @@ class LoadStation:
         assert ws is not None
         deadline = None if when == math.inf else when
         while not self._woken:
-            try:
-                async with asyncio.timeout_at(deadline) as waiting:
-                    self._waiting = waiting
-                    message = await ws.recv(decode=False)
-            except TimeoutError:
+            message = await ws.wait_message(deadline)
+            if message is None:  # the deadline passed, or wake()
                 return
-            finally:
-                self._waiting = None
             self._process(session.receive(message, self._loop.time()))
             await self._flush()
 
@@ -483,7 +478,8 @@ class LoadStation:
         assert session is not None
         assert ws is not None
         for frame in session.data_to_send():
-            await ws.send(frame)
+            if not ws.send_now(frame):
+                await ws.send(frame)
 
 
 def _error_code(outcome: CallFailed) -> str:
