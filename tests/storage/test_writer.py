@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 
 from opencsms.domain.model import ConnectorStatus, MeterValueRecord, TransactionEventRecord
 from opencsms.errors import StorageError
-from opencsms.storage import GroupCommitWriter, Storage
+from opencsms.storage import GroupCommitWriter, Storage, sqlite_worker
 from opencsms.storage.db import create_engine
 from opencsms.storage.repositories import meter, transactions
 from opencsms.storage.sqlite_batch import sqlite_target
@@ -318,3 +318,16 @@ def _meter_record(second: int) -> MeterValueRecord:
         context=None,
         received_at=T0,
     )
+
+
+async def test_the_writer_checkpoints_the_wal_in_small_pieces(tmp_path: Path) -> None:
+    """The committing connection checkpoints every WAL_CHECKPOINT_PAGES pages, not SQLite's 1,000
+    (a commit that checkpoints stalls every acknowledgement waiting on it)."""
+    store = await Storage.open(f"sqlite:///{tmp_path / 'wal.db'}", sqlite_process=False)
+    try:
+        connection = sqlite_worker._conn  # the thread writer's connection, in this process
+        assert connection is not None
+        [(pages,)] = connection.execute("PRAGMA wal_autocheckpoint").fetchall()
+        assert pages == sqlite_worker.WAL_CHECKPOINT_PAGES == 250
+    finally:
+        await store.aclose()

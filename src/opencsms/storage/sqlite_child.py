@@ -31,6 +31,7 @@ __all__ = ["WriterProcess", "WriterProcessDied"]
 
 _CLOSE_JOIN_SECONDS = 10.0
 _SEND_BUFFER_BYTES = 8 << 20
+_RECEIVE_CHUNK = 1 << 16
 
 
 class WriterProcessDied(Exception):
@@ -44,6 +45,8 @@ class WriterProcess:
         self._database = database
         self._uri = uri
         self._sock: socket.socket | None = None
+        self._received = bytearray()
+        self._waiting: asyncio.Future[tuple[bool, Any]] | None = None
         self._process: BaseProcess | None = None
         self._lock = asyncio.Lock()
 
@@ -73,12 +76,50 @@ class WriterProcess:
         # to read (the kernel caps the size at net.core.wmem_max).
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER_BYTES)
         self._sock, self._process = ours, process
+        self._received = bytearray()
+        # One reader for the child's life (not one registration per answer): the answers of a
+        # few hundred commits a second then cost no epoll changes.
+        asyncio.get_running_loop().add_reader(ours.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        sock, waiting = self._sock, self._waiting
+        assert sock is not None
+        received = self._received
+        while True:
+            try:
+                chunk = sock.recv(_RECEIVE_CHUNK)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                self._died(f"the SQLite writer process died: {exc}")
+                return
+            if not chunk:
+                self._died("the SQLite writer process died: end of file")
+                return
+            received += chunk
+        header = sqlite_worker.HEADER
+        if len(received) < header:
+            return
+        size = int.from_bytes(received[:header])
+        if len(received) < header + size:
+            return
+        answer = pickle.loads(received[header : header + size])
+        del received[: header + size]
+        if waiting is not None and not waiting.done():
+            waiting.set_result(answer)
+
+    def _died(self, reason: str) -> None:
+        waiting = self._waiting
+        self._discard()
+        if waiting is not None and not waiting.done():
+            waiting.set_exception(WriterProcessDied(reason))
 
     def _discard(self) -> None:
         """Forget a dead or closed child (close our end of the socket, reap it)."""
         sock, process = self._sock, self._process
         self._sock = self._process = None
         if sock is not None:
+            asyncio.get_running_loop().remove_reader(sock.fileno())
             sock.close()
         if process is not None:
             process.join(timeout=0)
@@ -103,16 +144,18 @@ class WriterProcess:
                 # the stations: a batch of a megabyte never stalls it.
                 # A memoryview: the loop slices off what each write took, without copying.
                 request = memoryview(sqlite_worker.frame((operation, argument)))
+                waiting = self._waiting = loop.create_future()
                 await loop.sock_sendall(sock, request)
-                size = int.from_bytes(await _read_exact(loop, sock, sqlite_worker.HEADER))
-                ok, value = pickle.loads(await _read_exact(loop, sock, size))
-            except (OSError, EOFError) as exc:
+                ok, value = await waiting
+            except OSError as exc:
                 self._discard()
                 raise WriterProcessDied(f"the SQLite writer process died: {exc}") from exc
             except asyncio.CancelledError:
                 # The answer would be read by the next request as its own: start afresh.
                 self._discard()
                 raise
+            finally:
+                self._waiting = None
         if ok:
             return value
         raise value
@@ -129,15 +172,3 @@ class WriterProcess:
         await asyncio.to_thread(process.join, _CLOSE_JOIN_SECONDS)
         if process.is_alive():
             process.kill()
-
-
-async def _read_exact(loop: asyncio.AbstractEventLoop, sock: socket.socket, size: int) -> bytes:
-    buffer = bytearray(size)
-    view = memoryview(buffer)
-    got = 0
-    while got < size:
-        count = await loop.sock_recv_into(sock, view[got:])
-        if count == 0:
-            raise EOFError("the writer process closed its end")
-        got += count
-    return bytes(buffer)
