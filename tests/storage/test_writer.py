@@ -18,7 +18,7 @@ from opencsms.errors import StorageError
 from opencsms.storage import GroupCommitWriter, Storage, sqlite_worker
 from opencsms.storage.db import create_engine
 from opencsms.storage.repositories import meter, transactions
-from opencsms.storage.sqlite_batch import sqlite_target
+from opencsms.storage.sqlite_batch import SqliteBatchConnection, sqlite_target
 from opencsms.storage.statements import Statement, WriteOp
 from opencsms.storage.tables import meter_values, stations, transaction_events
 
@@ -249,11 +249,7 @@ async def test_killed_writer_process_fails_its_batch_then_recovers(tmp_path: Pat
     lost."""
     store = await Storage.open(f"sqlite:///{tmp_path / 'kill.db'}")
     try:
-        await store.meter.add([_meter_record(0)])
-        connection = store.writer._sqlite
-        assert connection is not None
-        child = connection.child_pid
-        assert child is not None
+        connection, child = await _writing_child(store)
         os.kill(child, signal.SIGSTOP)  # the batch reaches the pipe, the child never answers
         pending = asyncio.create_task(store.meter.add([_meter_record(1)]))
         for _ in range(100):  # until the writer has handed the batch to the child
@@ -278,11 +274,7 @@ async def test_writer_process_killed_while_idle_is_replaced_without_a_failure(
     """A child that dies between batches held nothing: the next batch starts a fresh one."""
     store = await Storage.open(f"sqlite:///{tmp_path / 'idle.db'}")
     try:
-        await store.meter.add([_meter_record(0)])
-        connection = store.writer._sqlite
-        assert connection is not None
-        child = connection.child_pid
-        assert child is not None
+        connection, child = await _writing_child(store)
         os.kill(child, signal.SIGKILL)
         await _exited(child)
         await store.meter.add([_meter_record(1)])
@@ -291,6 +283,16 @@ async def test_writer_process_killed_while_idle_is_replaced_without_a_failure(
         assert sorted(r.timestamp.second for r in stored) == [0, 1]
     finally:
         await store.aclose()
+
+
+async def _writing_child(store: Storage) -> tuple[SqliteBatchConnection, int]:
+    """Commit a first record (second 0) and return the writer's connection and child pid."""
+    await store.meter.add([_meter_record(0)])
+    connection = store.writer._sqlite
+    assert connection is not None
+    child = connection.child_pid
+    assert child is not None
+    return connection, child
 
 
 async def _exited(pid: int) -> None:
