@@ -85,28 +85,30 @@ class WriterProcess:
         sock, waiting = self._sock, self._waiting
         assert sock is not None
         received = self._received
+        ended: str | None = None
         while True:
             try:
                 chunk = sock.recv(_RECEIVE_CHUNK)
             except BlockingIOError:
                 break
             except OSError as exc:
-                self._died(f"the SQLite writer process died: {exc}")
-                return
+                ended = str(exc)
+                break
             if not chunk:
-                self._died("the SQLite writer process died: end of file")
-                return
+                ended = "end of file"
+                break
             received += chunk
+        # An answer that arrived before the end counts (the child answers "close", then exits).
         header = sqlite_worker.HEADER
-        if len(received) < header:
-            return
-        size = int.from_bytes(received[:header])
-        if len(received) < header + size:
-            return
-        answer = pickle.loads(received[header : header + size])
-        del received[: header + size]
-        if waiting is not None and not waiting.done():
-            waiting.set_result(answer)
+        if len(received) >= header:
+            size = int.from_bytes(received[:header])
+            if len(received) >= header + size:
+                answer = pickle.loads(received[header : header + size])
+                del received[: header + size]
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(answer)
+        if ended is not None:
+            self._died(f"the SQLite writer process died: {ended}")
 
     def _died(self, reason: str) -> None:
         waiting = self._waiting

@@ -1,9 +1,9 @@
 """The code that runs where the group-commit writer's SQLite connection lives.
 
 Standard library only: with the ``process`` writer mode this module is imported by a fresh child
-interpreter, which should start fast and share nothing with the server but the database file.
-One connection per interpreter (thread or child process), kept in a module global because a
-``concurrent.futures`` worker can only call module-level functions.
+interpreter (:func:`serve` is its main function), which should start fast and share nothing with
+the server but the database file. One connection per interpreter (thread or child process), kept
+in a module global that the thread mode's executor and :func:`serve` both use.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ class DirectMessages(Connection):
     # ------------------------------------------------------------------ in
 
     def process_event(self, event: Event) -> None:
-        if type(event) is not Frame:  # the handshake request
+        if type(event) is not Frame:  # the handshake (the server's request, the client's response)
             super().process_event(event)
             return
         opcode = event.opcode
