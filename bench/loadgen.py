@@ -36,11 +36,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from opencsms.load.histogram import Histogram
+from opencsms.transport.websocket import ClientWebSocket
 from payloads import (
     MeterState,
     boot_notification_16,
@@ -135,7 +136,7 @@ class Station:
 
     __slots__ = ("meter", "next_id", "station_id", "transaction_id", "ws")
 
-    def __init__(self, station_id: str, ws: ClientConnection) -> None:
+    def __init__(self, station_id: str, ws: ClientWebSocket) -> None:
         self.station_id = station_id
         self.ws = ws
         self.meter = MeterState()
@@ -151,20 +152,25 @@ class Station:
     async def call(self, action: str, payload: dict[str, Any], stats: Stats) -> list[Any]:
         """Send one CALL and return the matching CALLRESULT or CALLERROR frame."""
         mid = self.new_id()
-        await self.ws.send(orjson.dumps([CALL, mid, action, payload]), text=True)
+        await self.send(orjson.dumps([CALL, mid, action, payload]).decode())
         return await self.await_reply(mid, stats)
+
+    async def send(self, text: str) -> None:
+        """Write now when the socket allows (almost always), else through flow control."""
+        if not self.ws.send_now(text):
+            await self.ws.send(text)
 
     async def await_reply(self, mid: str, stats: Stats) -> list[Any]:
         """Read frames until the reply to ``mid``; answer server CALLs meanwhile."""
         while True:
-            frame = orjson.loads(await self.ws.recv(decode=False))
+            frame = orjson.loads(await self.ws.next_message())
             kind = frame[0]
             if kind == CALL:
                 # A CSMS may ask things right after boot (GetConfiguration, SetVariables...). The
                 # simulated station supports none of them; NotSupported is the honest reply.
                 stats.server_calls[str(frame[2])] += 1
                 error = [CALLERROR, frame[1], "NotSupported", "bench station", {}]
-                await self.ws.send(orjson.dumps(error), text=True)
+                await self.send(orjson.dumps(error).decode())
             elif frame[1] == mid:
                 return list(frame)
 
@@ -212,11 +218,13 @@ async def _open(cfg: Config, sid: str, gate: asyncio.Semaphore, stats: Stats) ->
                 ping_interval=None,  # keep client pings out of the measurement
                 close_timeout=2,
                 max_size=2**20,
+                create_connection=ClientWebSocket,
             )
         except Exception as exc:
             stats.connect_failures += 1
             stats.connect_errors[type(exc).__name__] += 1
             return None
+        assert isinstance(ws, ClientWebSocket)  # connect(create_connection=...)
         station = Station(sid, ws)
         try:
             await _setup(cfg, station, stats)
@@ -233,7 +241,7 @@ async def _drive(cfg: Config, station: Station, start_ns: int, end_ns: int, stat
     is_16 = cfg.version == "1.6"
     action = "MeterValues" if is_16 else "TransactionEvent"
     meter, tx = station.meter, station.transaction_id
-    send, hist, errors = station.ws.send, stats.hist, stats.errors
+    send, hist, errors = station.send, stats.hist, stats.errors
     clock = time.monotonic_ns
     try:
         while True:
@@ -244,7 +252,7 @@ async def _drive(cfg: Config, station: Station, start_ns: int, end_ns: int, stat
                 meter_values_16(meter, tx) if is_16 else transaction_event_updated_201(meter, tx)
             )  # type: ignore[arg-type]
             mid = station.new_id()
-            await send(orjson.dumps([CALL, mid, action, payload]), text=True)
+            await send(orjson.dumps([CALL, mid, action, payload]).decode())
             reply = await station.await_reply(mid, stats)
             t1 = clock()
             if start_ns <= t1 < end_ns:
