@@ -53,6 +53,10 @@ and throughput at 1,000 stations flat out is unchanged. A separate checkpoint th
 better: the checkpoint's writes then slowed the WAL's own fsyncs (bench/README.md)."""
 
 
+WRITER_CACHE_KIB = 65_536
+"""Page cache of the writer connection (SQLite's default is 2 MiB)."""
+
+
 def configure_sqlite_connection(dbapi_connection: Any) -> None:
     """Apply OpenCSMS's SQLite settings to a DB-API (``sqlite3``-like) connection.
 
@@ -85,6 +89,7 @@ def open_connection(database: str, uri: bool) -> None:
     try:
         configure_sqlite_connection(conn)
         conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
     except BaseException:
         conn.close()
         raise

@@ -45,8 +45,14 @@ def ensure_utc(value: datetime) -> datetime:
 def encode_sqlite_timestamp(value: datetime) -> str:
     """Encode an aware datetime as the fixed-width ISO-8601 UTC text stored in SQLite."""
     if value.tzinfo is UTC:  # the CSMS's own clock readings: no conversion to check
-        return value.isoformat(timespec="microseconds")
+        # Plain isoformat() is a third cheaper than with ``timespec`` (four of these per station
+        # message); it leaves out a zero microsecond part, which the fixed width needs.
+        text = value.isoformat()
+        return text if len(text) == _WIDTH else f"{text[:19]}.000000+00:00"
     return ensure_utc(value).isoformat(timespec="microseconds")
+
+
+_WIDTH = len("2000-01-01T00:00:00.000000+00:00")
 
 
 def decode_sqlite_timestamp(value: str) -> datetime:
