@@ -41,13 +41,14 @@ async def test_in_flight_call_is_answered_before_close_1001(tmp_path: Path) -> N
             connection = csms.registry.get("CS1")
             assert connection is not None
             draining = asyncio.Event()
-            idle_wait = connection._idle.wait
+            drain = connection.drain_and_close
 
-            async def observed_idle_wait() -> bool:
-                draining.set()  # the shutdown is now waiting for the CALL in hand
-                return await idle_wait()
+            async def observed_drain(code: int = 1001, reason: str = "") -> None:
+                draining.set()
+                # runs up to its wait for the CALL in hand before the test goes on
+                await drain(code, reason)
 
-            connection._idle.wait = observed_idle_wait  # type: ignore[method-assign]
+            connection.drain_and_close = observed_drain  # type: ignore[method-assign]
             shutdown = asyncio.create_task(csms.__aexit__(None, None, None))
             await draining.wait()
             gate.set()

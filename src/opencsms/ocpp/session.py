@@ -73,12 +73,17 @@ from opencsms.ocpp.schemas import (
 from opencsms.ocpp.tolerance import Deviation, DeviationKind, repair
 from opencsms.ocpp.version import OcppVersion
 
+OutgoingFrame = tuple[str, int, str, str | None]
+"""A frame to send: its text, message type, message id, and the action it carries or answers
+(``None`` for an error that answers no accepted CALL)."""
+
 __all__ = [
     "CallCompleted",
     "CallFailed",
     "Deviation",
     "IncomingCall",
     "IncomingSend",
+    "OutgoingFrame",
     "PendingCall",
     "ProtocolNotice",
     "Role",
@@ -165,7 +170,7 @@ class RpcSession:
         self._codes = frozenset(error_code(version, kind) for kind in RpcErrorKind)
         # action → compiled request validator, for supported actions only (hot-path cache).
         self._request_validators: dict[str, Any] = {}
-        self._outbox: list[str] = []
+        self._outbox: list[OutgoingFrame] = []
         self._ready: list[SessionEvent] = []
         self._outstanding: PendingCall | None = None
         self._queue: deque[PendingCall] = deque()
@@ -241,7 +246,7 @@ class RpcSession:
             return [notice, *self._on_result_error(frame)]
         if isinstance(decoded, Rejected):
             error = RpcError(decoded.kind, decoded.description)
-            self._emit(to_call_error(self.version, decoded.message_id, error))
+            self._emit(to_call_error(self.version, decoded.message_id, error), 4, None)
             code = error_code(self.version, decoded.kind)
             self._count(UNKNOWN_LABEL, "in", code)
             return [ProtocolNotice(NoticeKind.INVALID_FRAME, f"{code}: {decoded.description}")]
@@ -314,7 +319,7 @@ class RpcSession:
 
     def _reject(self, message_id: str, error: RpcError, action: str) -> list[SessionEvent]:
         frame = to_call_error(self.version, message_id, error)
-        self._emit(frame)
+        self._emit(frame, 4, None)  # answers no accepted CALL: the audit names no action
         self._count(action, "in", frame.error_code)
         detail = f"{frame.error_code}: {error.description}"
         return [ProtocolNotice(NoticeKind.CALL_REJECTED, detail)]
@@ -353,7 +358,7 @@ class RpcSession:
         if self.version is OcppVersion.V21:
             # 2.1 part 4 §4.2.3: a CALLRESULT that cannot be processed gets a CALLRESULTERROR.
             rpc_error = _violation_error(violations)
-            self._emit(to_call_result_error(self.version, pending.message_id, rpc_error))
+            self._emit(to_call_result_error(self.version, pending.message_id, rpc_error), 5, None)
             events.append(
                 ProtocolNotice(NoticeKind.CALLRESULTERROR_SENT, f"invalid {pending.action} result")
             )
@@ -428,8 +433,8 @@ class RpcSession:
 
     # -------------------------------------------------------------------- output
 
-    def _emit(self, frame: Frame) -> None:
-        self._outbox.append(encode(frame))
+    def _emit(self, frame: Frame, message_type: int, action: str | None) -> None:
+        self._outbox.append((encode(frame), message_type, frame.message_id, action))
         self.sent += 1
 
     def _release(self) -> None:
@@ -460,7 +465,7 @@ class RpcSession:
             violations = self.registry.validate_response(self.version, call.action, payload)
             if violations:
                 raise PayloadValidationError(call.action, violations)
-        self._emit(CallResult(call.message_id, payload))
+        self._emit(CallResult(call.message_id, payload), 3, call.action)
         self._count(call.action, "in", "ok")
         self._release()
 
@@ -473,7 +478,7 @@ class RpcSession:
         if not self._check_answerable(call):
             return
         frame = to_call_error(self.version, call.message_id, exc)
-        self._emit(frame)
+        self._emit(frame, 4, call.action)
         self._count(call.action, "in", frame.error_code)
         self._release()
 
@@ -523,7 +528,7 @@ class RpcSession:
         pending.sent_at = now
         pending.deadline = now + self.call_timeout
         self._outstanding = pending
-        self._emit(Call(pending.message_id, pending.action, pending.payload))
+        self._emit(Call(pending.message_id, pending.action, pending.payload), 2, pending.action)
 
     def _send_next(self, now: float) -> None:
         if self._queue and self._outstanding is None:
@@ -547,10 +552,25 @@ class RpcSession:
         violations = self.registry.validate_send(self.version, action, payload)
         if violations:
             raise PayloadValidationError(action, violations)
-        self._emit(Send(self._id_factory(), action, payload))
+        self._emit(Send(self._id_factory(), action, payload), 6, action)
 
     def data_to_send(self) -> list[str]:
         """Drain the outbox: the frames to write, in order."""
+        out, self._outbox = self._outbox, []
+        return [frame[0] for frame in out]
+
+    @property
+    def has_output(self) -> bool:
+        """Whether frames wait in the outbox (cheaper to ask than to drain an empty one)."""
+        return bool(self._outbox)
+
+    @property
+    def has_events(self) -> bool:
+        """Whether :meth:`take_events` has something to return."""
+        return bool(self._ready)
+
+    def frames_to_send(self) -> list[OutgoingFrame]:
+        """:meth:`data_to_send` with each frame's head (for the audit log, without parsing)."""
         out, self._outbox = self._outbox, []
         return out
 

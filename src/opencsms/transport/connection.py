@@ -130,11 +130,12 @@ class StationConnection:
             registration=registration,
         )
         self._ready: deque[IncomingCall] = deque()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._answering = False
+        """A station CALL is being handled (dispatched, not yet answered)."""
+        self._answered: asyncio.Future[None] | None = None
+        """Set when the CALL being handled is answered; made only by a drain that waits."""
         self._reader: asyncio.Task[None] | None = None
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._answering: dict[str, str] = {}
         self._deadline_changed = asyncio.Event()
         self._draining = False
         self._closed = asyncio.Event()
@@ -168,7 +169,9 @@ class StationConnection:
         it again after reconnecting.
         """
         self._draining = True
-        await self._idle.wait()
+        if self._answering:
+            self._answered = asyncio.get_running_loop().create_future()
+            await self._answered
         await self._ws.close(code, reason)
         await self._closed.wait()
 
@@ -220,20 +223,23 @@ class StationConnection:
     # ------------------------------------------------------------------ internals
 
     async def _read(self) -> None:
-        session, ws = self.session, self._ws
+        session, ws, clock, ready = self.session, self._ws, self._clock, self._ready
         try:
             while True:
-                message = await ws.next_message()
+                message = await ws.wait_message(None)
+                if message is None:
+                    continue  # an interrupted wait; nothing of ours interrupts it
                 # one reading of the clock serves the audit record, last-seen and the handler
-                now = self._clock.now()
+                now = clock.now()
                 self.state.last_message_at = now
                 text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-                events = session.receive(message, self._clock.monotonic())
+                events = session.receive(message, clock.monotonic())
                 self._audit_in(text, events, now)
                 self._handle(events)
-                while self._ready and not self._draining:
-                    await self._answer(self._ready.popleft())
-                await self._flush()
+                while ready and not self._draining:
+                    await self._answer(ready.popleft())
+                if session.has_output:
+                    await self._flush()
         except ConnectionClosed:
             pass
 
@@ -268,28 +274,34 @@ class StationConnection:
     async def _answer(self, incoming: IncomingCall) -> None:
         """Dispatch one station CALL and send its CALLRESULT or CALLERROR."""
         call = incoming.call
-        self._answering[call.message_id] = call.action
-        self._idle.clear()
+        session = self.session
+        self._answering = True
         try:
             try:
                 payload = await self._dispatch(self, incoming)
             except Exception as exc:  # answered as CALLERROR; the mapping is in ocpp.error_codes
                 if not isinstance(exc, RpcError):
                     log.exception("station %s: %s handler failed", self.station_id, call.action)
-                self.session.answer_error(call, exc)
+                session.answer_error(call, exc)
             else:
                 try:
-                    self.session.answer(call, payload)
+                    session.answer(call, payload)
                 except PayloadValidationError as exc:  # our bug, caught by outgoing validation
                     log.error(
                         "station %s: invalid %s response: %s", self.station_id, call.action, exc
                     )
-                    self.session.answer_error(call, exc)
+                    session.answer_error(call, exc)
             # answering releases a CALL the station sent before this one was answered
-            self._handle(self.session.take_events())
-            await self._flush()
+            if session.has_events:
+                self._handle(session.take_events())
+            unsent = self._send_now()
+            if unsent:
+                await self._send_rest(unsent)
         finally:
-            self._idle.set()
+            self._answering = False
+            answered = self._answered
+            if answered is not None and not answered.done():
+                answered.set_result(None)
 
     async def _watch_deadlines(self) -> None:
         while True:
@@ -300,27 +312,43 @@ class StationConnection:
                 continue
             delay = deadline - self._clock.monotonic()
             if delay > 0:
+                # asyncio.timeout, not wait_for: 3.11's wait_for swallows a cancellation that
+                # lands as its timeout fires, and this task then outlived its connection.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._deadline_changed.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._deadline_changed.wait()
                 continue
             self._handle(self.session.expire(self._clock.monotonic()))
             await self._flush()
 
     async def _flush(self) -> None:
-        frames = self.session.data_to_send()
+        unsent = self._send_now()
+        if unsent:
+            await self._send_rest(unsent)
+
+    def _send_now(self) -> list[str]:
+        """Audit and write what the session has to send; the frames that must wait for the
+        socket (a full write buffer, a close in progress) are returned, in order."""
+        frames = self.session.frames_to_send()
         if not frames:
-            return
-        ws = self._ws
-        for text in frames:
-            self._audit_out(text)
-            if ws.send_now(text):
-                continue
-            try:
-                await ws.send(text)
-            except ConnectionClosed:
-                return
+            return []
+        ws, audit, station_id = self._ws, self._frames.frame, self.station_id
+        now = self._clock.now()
+        unsent: list[str] = []
+        for text, message_type, message_id, action in frames:
+            audit(station_id, "out", text, message_type, message_id, action, now)
+            if unsent or not ws.send_now(text):
+                unsent.append(text)
         if self._waiters:  # a CSMS call may have gone out: its deadline must be watched
             self._deadline_changed.set()
+        return unsent
+
+    async def _send_rest(self, frames: list[str]) -> None:
+        for text in frames:
+            try:
+                await self._ws.send(text)
+            except ConnectionClosed:
+                return
 
     def _audit_in(self, text: str, events: list[SessionEvent], at: datetime) -> None:
         if len(events) == 1 and type(events[0]) is IncomingCall:  # the common case, pre-parsed
@@ -339,18 +367,11 @@ class StationConnection:
                     break
         self._frames.frame(self.station_id, "in", text, message_type, message_id, action, at)
 
-    def _audit_out(self, text: str) -> None:
-        message_type, message_id, action = frame_header(text)
-        if action is None and message_id is not None:
-            action = self._answering.pop(message_id, None)  # a reply names the CALL's action
-        self._frames.frame(
-            self.station_id, "out", text, message_type, message_id, action, self._clock.now()
-        )
-
 
 # The audit log needs only a frame's head. The session has already parsed the frame; parsing a
 # 2 KB MeterValues again just for the audit costs more than everything else on the hot path, so the
 # head is read with a bounded pattern instead. A frame it cannot read is still audited, verbatim.
+# (Frames going out carry their head from the session: RpcSession.frames_to_send.)
 _FRAME_HEAD = re.compile(r'\s*\[\s*(\d)\s*,\s*"([^"\\]{0,64})"\s*(?:,\s*"([^"\\]{0,64})")?')
 
 
