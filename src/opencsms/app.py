@@ -15,7 +15,6 @@ import contextlib
 import logging
 import socket
 import time
-import weakref
 from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -52,6 +51,7 @@ from opencsms.domain.fleet_events import (
     FleetEvents,
     StationConnected,
     StationDisconnected,
+    TransactionChanged,
 )
 from opencsms.domain.fleet_state import FleetState
 from opencsms.domain.jobs import JobService
@@ -141,9 +141,6 @@ class Csms:
         self._exit = contextlib.AsyncExitStack()
         self._tasks: asyncio.TaskGroup | None = None
         self._jobs: list[asyncio.Task[None]] = []
-        self._contexts: weakref.WeakKeyDictionary[StationConnection, CallContext] = (
-            weakref.WeakKeyDictionary()
-        )
         self.storage: Storage
         self.stations: StationAdmin
         self.tokens: TokenAdmin
@@ -298,7 +295,9 @@ class Csms:
         self.ev_charging = EvChargingService(self.storage, self.clock, self.events)
         self.charging_profiles.external = external_profiles(self.ev_charging)  # K08 preview
         # Subscribed before any station connects, so no closed transaction is missed.
-        self._tx_profile_events = self.events.subscribe(ChargingProfileService.ended_transactions)
+        self._tx_profile_events = self.events.subscribe(
+            ChargingProfileService.ended_transactions, types=(TransactionChanged,)
+        )
         # K09: the record follows what each 2.0.1 station reports after a boot or reconnect.
         self.profile_reconciler = ProfileReconciler(
             self.charging_profiles,
@@ -308,7 +307,7 @@ class Csms:
             restore_skips=self._restored_by_load_manager,
         )
         self._reconcile_events = (
-            self.events.subscribe(ProfileReconciler.accepts)
+            self.events.subscribe(ProfileReconciler.accepts, types=(StationConnected, BootReported))
             if self.settings.charging_profile_reconcile_on_boot
             else None
         )
@@ -682,14 +681,19 @@ class Csms:
                 [(d.kind, d.path, d.detail) for d in incoming.deviations],
                 self.clock.now(),
             )
-        ctx = self._contexts.get(connection)
+        ctx = connection.context
         if ctx is None:
-            ctx = self._contexts[connection] = CallContext(
-                connection.station_id, connection.version, connection.state, self.services
+            version = connection.version
+            ctx = connection.context = CallContext(
+                connection.station_id,
+                version,
+                connection.state,
+                self.services,
+                self.router.routes(version),
             )
         started = time.perf_counter()
         try:
-            result = await self.router.dispatch(ctx, call.action, call.payload)
+            result = await self.router.handler(ctx, call.action)(ctx, call.payload)
         finally:
             # the answer itself (ok or its CALLERROR code) is counted by the session
             self.metrics.handled(call.action, time.perf_counter() - started)

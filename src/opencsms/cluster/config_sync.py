@@ -60,9 +60,7 @@ class ConfigSync:
 
     async def run(self) -> None:
         """Apply the other nodes' changes (owned by the node's task group)."""
-        subscription = self._events.subscribe(
-            lambda event: isinstance(event, ConfigChanged), scope="remote"
-        )
+        subscription = self._events.subscribe(types=(ConfigChanged,), scope="remote")
         try:
             async for event in subscription:
                 assert isinstance(event, ConfigChanged)

@@ -200,9 +200,11 @@ class AlertService:
     async def observe(self, event: FleetEvent) -> None:
         """Apply one fleet event (the task of :meth:`run` calls this in order)."""
         if type(event) is MeterValuesStored:  # most events of a busy node: one rule only
-            for station_id, transaction_id in self._track(event):
-                key = _tx_key(transaction_id)
-                await self.clear(AlertType.TRANSACTION_STUCK, station_id, key, METER_RESUMED)
+            moved = self._track(event)
+            if self._open:  # no open alert (the usual case): nothing to resolve, no await
+                for station_id, transaction_id in moved:
+                    key = _tx_key(transaction_id)
+                    await self.clear(AlertType.TRANSACTION_STUCK, station_id, key, METER_RESUMED)
             return
         if isinstance(event, StationDisconnected) and self._stopping:
             return

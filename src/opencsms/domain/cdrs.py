@@ -161,7 +161,9 @@ class CostService:
         self._again: set[tuple[str, str]] = set()
         self._sends: asyncio.TaskGroup | None = None
         # Subscribed now so nothing published before run() starts is missed.
-        self._subscription = events.subscribe(_accepts)
+        self._subscription = events.subscribe(
+            _accepts, types=(MeterValuesStored, TransactionChanged)
+        )
 
     # ------------------------------------------------------------------ time line
 

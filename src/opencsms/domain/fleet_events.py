@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -249,9 +249,17 @@ class Subscription:
     half a dozen subscriptions, and the queue's general machinery (getter lists, size checks on
     both sides) cost more than the subscribers' own work on them."""
 
-    def __init__(self, hub: FleetEvents, accepts: Callable[[FleetEvent], bool], size: int) -> None:
+    def __init__(
+        self,
+        hub: FleetEvents,
+        accepts: Callable[[FleetEvent], bool] | None,
+        size: int,
+        types: frozenset[type] | None = None,
+    ) -> None:
         self._hub = hub
         self._accepts = accepts
+        self.types = types
+        """The event types it hears (``None``: all); the hub offers it no other."""
         self._size = size
         self._events: deque[FleetEvent] = deque(maxlen=size)
         self._waiter: asyncio.Future[None] | None = None
@@ -259,7 +267,8 @@ class Subscription:
         """Events lost because the subscriber fell behind (oldest first)."""
 
     def offer(self, event: FleetEvent) -> None:
-        if not self._accepts(event):
+        accepts = self._accepts
+        if accepts is not None and not accepts(event):
             return
         events = self._events
         if len(events) == self._size:
@@ -302,26 +311,35 @@ class FleetEvents:
     def __init__(self) -> None:
         self._subscriptions: list[Subscription] = []
         self._remote: list[Subscription] = []
+        self._routes: dict[type, list[Subscription]] = {}
+        """Per event type, the local subscriptions that hear it (rebuilt on every change)."""
         self.forward: Callable[[FleetEvent], None] | None = None
         """Cluster mode: hands each local event to the bus for the other nodes (cluster/)."""
 
     def subscribe(
         self,
-        accepts: Callable[[FleetEvent], bool] = lambda _event: True,
+        accepts: Callable[[FleetEvent], bool] | None = None,
         *,
         size: int = DEFAULT_QUEUE_SIZE,
         scope: Scope = "local",
+        types: Iterable[type] | None = None,
     ) -> Subscription:
         """A new subscription receiving the events ``accepts`` keeps, from now on.
+
+        ``types`` narrows it to events of those types before ``accepts`` is asked (if given):
+        each stored meter value is published once per station message, and a subscriber that
+        never wants one then costs it nothing.
 
         ``scope``: ``"local"`` (the default) hears what happened on this node, ``"remote"``
         what other nodes of a cluster fanned out, ``"all"`` both. Work that must happen once
         per event (alerts, webhooks, billing) listens locally, on the node where the event
         happened; views of the whole fleet (the live stream, fleet state, the load allocator)
         listen to all."""
-        subscription = Subscription(self, accepts, size)
+        heard = frozenset(types) if types is not None else None
+        subscription = Subscription(self, accepts, size, heard)
         if scope in ("local", "all"):
             self._subscriptions.append(subscription)
+            self._routes = {}
         if scope in ("remote", "all"):
             self._remote.append(subscription)
         return subscription
@@ -330,10 +348,16 @@ class FleetEvents:
         for subscriptions in (self._subscriptions, self._remote):
             with contextlib.suppress(ValueError):
                 subscriptions.remove(subscription)
+        self._routes = {}
+
+    def _route(self, kind: type) -> list[Subscription]:
+        route = [s for s in self._subscriptions if s.types is None or kind in s.types]
+        self._routes[kind] = route
+        return route
 
     @contextlib.contextmanager
     def subscription(
-        self, accepts: Callable[[FleetEvent], bool] = lambda _event: True, *, size: int = 1000
+        self, accepts: Callable[[FleetEvent], bool] | None = None, *, size: int = 1000
     ) -> Iterator[Subscription]:
         """``with hub.subscription(...) as events:`` unsubscribes on exit (SSE clients)."""
         subscription = self.subscribe(accepts, size=size)
@@ -344,7 +368,10 @@ class FleetEvents:
 
     def publish(self, event: FleetEvent) -> None:
         """Hand ``event`` to every subscriber; call only after it is durably stored."""
-        for subscription in self._subscriptions:
+        route = self._routes.get(type(event))
+        if route is None:
+            route = self._route(type(event))
+        for subscription in route:
             subscription.offer(event)
         if self.forward is not None:
             self.forward(event)
@@ -352,8 +379,10 @@ class FleetEvents:
     def publish_remote(self, event: FleetEvent) -> None:
         """Hand an event another node of the cluster published to the ``remote``/``all``
         subscribers (it is not forwarded again)."""
+        kind = type(event)
         for subscription in self._remote:
-            subscription.offer(event)
+            if subscription.types is None or kind in subscription.types:
+                subscription.offer(event)
 
     @property
     def listening(self) -> bool:

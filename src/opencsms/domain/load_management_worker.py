@@ -136,6 +136,18 @@ class _Accepted:
     at: datetime
 
 
+_HEARD = (
+    TransactionChanged,
+    MeterValuesStored,
+    EvChargingNeedsReported,
+    EvChargingScheduleReported,
+    ChargingLimitReported,
+    StationConnected,
+    BootReported,
+)
+"""The events that may change an allocation."""
+
+
 class LoadManagementWorker:
     """Runs the allocation rounds (see the module docstring)."""
 
@@ -206,18 +218,6 @@ class LoadManagementWorker:
     def _maybe_idle(self) -> None:
         if not self._wake.is_set() and not self._sends.busy and not self._round_lock.locked():
             self._idle.set()
-
-    def _accepts(self, event: FleetEvent) -> bool:
-        return isinstance(
-            event,
-            TransactionChanged
-            | MeterValuesStored
-            | EvChargingNeedsReported
-            | EvChargingScheduleReported
-            | ChargingLimitReported
-            | StationConnected
-            | BootReported,
-        )
 
     async def _on_event(self, event: FleetEvent) -> None:
         service = self._service
@@ -323,7 +323,7 @@ class LoadManagementWorker:
     async def run(self) -> None:
         """Serve triggers until cancelled (owned by the node's task group)."""
         # Sessions and meter values of every node: the allocator runs on one (the leader).
-        subscription = self._events.subscribe(self._accepts, scope="all")
+        subscription = self._events.subscribe(types=_HEARD, scope="all")
         try:
             async with asyncio.TaskGroup() as tasks:
                 self._sends.tasks = tasks

@@ -61,15 +61,22 @@ class Services:
 class CallContext:
     """Who sent a CALL and what the handler may use to answer it (one per connection)."""
 
-    __slots__ = ("services", "state", "station_id", "version")
+    __slots__ = ("routes", "services", "state", "station_id", "version")
 
     def __init__(
-        self, station_id: str, version: OcppVersion, state: ConnectionState, services: Services
+        self,
+        station_id: str,
+        version: OcppVersion,
+        state: ConnectionState,
+        services: Services,
+        routes: RouteTable | None = None,
     ) -> None:
         self.station_id = station_id
         self.version = version
         self.state = state
         self.services = services
+        self.routes: RouteTable = routes if routes is not None else {}
+        """The handlers of this connection's version (:meth:`Router.routes`)."""
 
     @property
     def received_at(self) -> datetime:
@@ -99,9 +106,20 @@ class Router:
         """Actions handled on ``version``; the RPC session answers NotSupported for the others."""
         return frozenset(self._tables.get(version, {}))
 
-    async def dispatch(self, ctx: CallContext, action: str, payload: Payload) -> Payload:
-        handler = self._tables.get(ctx.version, {}).get(action)
+    def routes(self, version: OcppVersion) -> RouteTable:
+        """The route table of ``version`` (one per connection's context: looked up once)."""
+        return self._tables.setdefault(version, {})
+
+    def handler(self, ctx: CallContext, action: str) -> Handler:
+        """The handler of ``action`` once the registration gate lets it through; raises
+        ``NotSupportedError`` or the gate's ``SecurityError``. Awaiting the handler directly
+        (not a dispatch coroutine around it) saves a coroutine per station message."""
+        handler = ctx.routes.get(action)
         if handler is None:
             raise NotSupportedError(f"{action} is not supported by this CSMS")
-        check_allowed(ctx.state.registration, ctx.state.permits, action)
-        return await handler(ctx, payload)
+        state = ctx.state
+        check_allowed(state.registration, state.permits, action)
+        return handler
+
+    async def dispatch(self, ctx: CallContext, action: str, payload: Payload) -> Payload:
+        return await self.handler(ctx, action)(ctx, payload)

@@ -139,6 +139,8 @@ class StationConnection:
         self._deadline_changed = asyncio.Event()
         self._draining = False
         self._closed = asyncio.Event()
+        self.context: Any = None
+        """What the node's handlers keep per connection (their CallContext), made on first use."""
         self.finished = asyncio.Event()
         """Set by the connection's owner once it has finished its own bookkeeping after close."""
 
