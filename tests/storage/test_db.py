@@ -120,3 +120,18 @@ async def test_meter_digest_migration_keeps_rows_and_gives_them_their_digest(
 def _ts_param(db_url: str) -> object:
     moment = datetime(2025, 1, 1, tzinfo=UTC)
     return encode_sqlite_timestamp(moment) if db_url.startswith("sqlite") else moment
+
+
+def test_timestamp_text_is_isoformat_across_seconds_and_far_from_1970() -> None:
+    """The encoder formats a second once and reuses it: neighbouring values on both sides of a
+    second's edge, and dates where a float no longer names the second exactly, all come out
+    as the full isoformat would write them."""
+    edge = datetime(2026, 11, 26, 7, 59, 59, 999_999, tzinfo=UTC)
+    moments = [edge, edge + timedelta(microseconds=1), edge, edge + timedelta(seconds=1)]
+    moments += [edge.replace(microsecond=0), edge.replace(microsecond=0) + timedelta(days=31)]
+    for far in (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)):
+        moments += [far, far.replace(microsecond=999_999), far.replace(microsecond=1)]
+    moments.append(datetime(2026, 1, 1, 2, tzinfo=timezone(timedelta(hours=2))))
+    for moment in moments:
+        expected = moment.astimezone(UTC).isoformat(timespec="microseconds")
+        assert encode_sqlite_timestamp(moment) == expected

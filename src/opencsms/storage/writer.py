@@ -102,7 +102,10 @@ class GroupCommitWriter:
         self._queue: deque[_Submission] = deque()
         self._queued_ops = 0
         self._rows: list[WriteOp] = []
-        self._wake = asyncio.Event()
+        self._idle: asyncio.Future[None] | None = None
+        """The writer task's wait for work, when it has none (woken by :meth:`_wake`)."""
+        self._accepting = False
+        """``running``, kept as a field: three submissions per station message ask it."""
         self._inflight: list[_Submission] = []
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -123,7 +126,7 @@ class GroupCommitWriter:
     @property
     def running(self) -> bool:
         """Whether the writer accepts work."""
-        return self._task is not None and not self._closing
+        return self._accepting
 
     async def start(self) -> None:
         """Start the writer task (and, on a SQLite file, open its own connection in a child process
@@ -143,11 +146,13 @@ class GroupCommitWriter:
                 raise StorageError(f"cannot open the SQLite writer connection: {exc}") from exc
             self._sqlite = connection
         self._task = asyncio.create_task(self._run(), name="opencsms-group-commit")
+        self._accepting = True
 
     async def aclose(self) -> None:
         """Commit everything submitted so far, then stop. Safe to call twice."""
         self._closing = True
-        self._wake.set()
+        self._accepting = False
+        self._wake()
         try:
             if self._task is not None:
                 await self._task
@@ -201,18 +206,27 @@ class GroupCommitWriter:
         submissions; so a row is committed no later than anything submitted after it, the same
         guarantee as :meth:`enqueue`.
         """
-        if not self.running:
+        if not self._accepting:
             raise StorageError("the storage writer is not running")
         self._rows.append(WriteOp(statement, params))
-        self._wake.set()
+        idle = self._idle
+        if idle is not None and not idle.done():
+            idle.set_result(None)
 
     def _submit(self, submission: _Submission) -> None:
-        if not self.running:
+        if not self._accepting:
             raise StorageError("the storage writer is not running")
         submission.fence = current_fence.get()
         self._queue.append(submission)
         self._queued_ops += len(submission.ops)
-        self._wake.set()
+        idle = self._idle
+        if idle is not None and not idle.done():
+            idle.set_result(None)
+
+    def _wake(self) -> None:
+        idle = self._idle
+        if idle is not None and not idle.done():
+            idle.set_result(None)
 
     async def _run(self) -> None:
         try:
@@ -220,8 +234,11 @@ class GroupCommitWriter:
                 if not self._queue and not self._rows:
                     if self._closing:
                         return
-                    self._wake.clear()
-                    await self._wake.wait()
+                    self._idle = asyncio.get_running_loop().create_future()
+                    try:
+                        await self._idle
+                    finally:
+                        self._idle = None
                     continue
                 self._inflight = self._take_batch()
                 await self._commit_batch(self._inflight)
@@ -229,6 +246,7 @@ class GroupCommitWriter:
         except BaseException as exc:
             # A bug or a cancellation must not leave callers waiting forever.
             self._closing = True
+            self._accepting = False
             self._fail_all(exc)
             raise
 
