@@ -169,7 +169,9 @@ class FleetState:
         return live
 
     def apply(self, event: FleetEvent) -> None:
-        if isinstance(event, StationConnected):
+        if type(event) is MeterValuesStored:  # most events of a busy node: asked first
+            self._meter(event)
+        elif isinstance(event, StationConnected):
             live = self._station(event.station_id)
             live.connected = True
             live.ocpp_version = event.ocpp_version
@@ -186,8 +188,6 @@ class FleetState:
             self._status(event.status)
         elif isinstance(event, TransactionChanged):
             self._transaction(event.transaction)
-        elif isinstance(event, MeterValuesStored):
-            self._meter(event)
 
     def _status(self, status: ConnectorStatus) -> None:
         live = self._station(status.station_id)

@@ -172,6 +172,17 @@ class GroupCommitWriter:
             self._submit(_Submission(ops, future))
             await future
 
+    def submit(self, *ops: WriteOp) -> asyncio.Future[RowCounts]:
+        """:meth:`execute` as a future to await: the same commit, one coroutine less on the
+        hottest path (every stored meter value). Await it; cancelling the wait does not stop
+        the write."""
+        future: asyncio.Future[RowCounts] = asyncio.get_running_loop().create_future()
+        if ops:
+            self._submit(_Submission(ops, future))
+        else:
+            future.set_result(_UNREAD)
+        return future
+
     async def execute_counted(self, *ops: WriteOp) -> RowCounts:
         """Like :meth:`execute`, and return per op the affected row count of counted statements.
 
