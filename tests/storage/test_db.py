@@ -124,8 +124,8 @@ def _ts_param(db_url: str) -> object:
 
 def test_timestamp_text_is_isoformat_across_seconds_and_far_from_1970() -> None:
     """The encoder formats a second once and reuses it: neighbouring values on both sides of a
-    second's edge, and dates where a float no longer names the second exactly, all come out
-    as the full isoformat would write them."""
+    second's edge, a month apart at the same time of day, and the first and last years all come
+    out as the full isoformat would write them."""
     edge = datetime(2026, 11, 26, 7, 59, 59, 999_999, tzinfo=UTC)
     moments = [edge, edge + timedelta(microseconds=1), edge, edge + timedelta(seconds=1)]
     moments += [edge.replace(microsecond=0), edge.replace(microsecond=0) + timedelta(days=31)]

@@ -48,8 +48,8 @@ def encode_sqlite_timestamp(value: datetime) -> str:
         return ensure_utc(value).isoformat(timespec="microseconds")
     # Four of these per station message, mostly within the same second: the date and time of
     # day are formatted once per second (isoformat goes through C's printf machinery, ~1.5 us).
-    second = value.timestamp() // 1
-    if second != _second.key or not -_EXACT_UNTIL < second < _EXACT_UNTIL:
+    second = (value.second, value.minute, value.hour, value.day, value.month, value.year)
+    if second != _second.key:
         _second.key = second
         _second.text = value.replace(microsecond=0, tzinfo=None).isoformat()
     return f"{_second.text}.{value.microsecond:06d}+00:00"
@@ -61,15 +61,11 @@ class _Second:
     __slots__ = ("key", "text")
 
     def __init__(self) -> None:
-        self.key = -1.0
+        self.key: tuple[int, ...] = ()
         self.text = ""
 
 
 _second = _Second()
-_EXACT_UNTIL = 4e9
-"""``timestamp() // 1`` names the second exactly within this many seconds of 1970 (1843-2096):
-the float is finer than a microsecond there, so the floor never rounds into the next second.
-Outside it every value is formatted afresh."""
 
 
 def decode_sqlite_timestamp(value: str) -> datetime:
