@@ -150,12 +150,12 @@ class AlertService:
                 tasks.create_task(self._watchdog())
                 tasks.create_task(self._follow_remote(remote))
                 while True:
-                    event = await subscription.get()
-                    try:
-                        await self.observe(event)
-                    except Exception:  # any error (a PostgreSQL outage is the driver's own
-                        # exception): log it and go on; a dead task would stop every alert
-                        log.exception("alerts: could not apply %s", type(event).__name__)
+                    for event in await subscription.batch():
+                        try:
+                            await self.observe(event)
+                        except Exception:  # any error (a PostgreSQL outage is the driver's
+                            # own exception): log it and go on; a dead task stops every alert
+                            log.exception("alerts: could not apply %s", type(event).__name__)
         finally:
             subscription.close()
             remote.close()

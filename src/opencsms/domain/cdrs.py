@@ -319,11 +319,12 @@ class CostService:
             async with asyncio.TaskGroup() as sends:
                 self._sends = sends
                 sends.create_task(self._catch_up_loop())
-                async for event in self._subscription:
-                    try:
-                        await self._handle(event, sends)
-                    except Exception:
-                        log.exception("cost of %s failed", type(event).__name__)
+                while True:
+                    for event in await self._subscription.batch():
+                        try:
+                            await self._handle(event, sends)
+                        except Exception:
+                            log.exception("cost of %s failed", type(event).__name__)
         finally:
             self._subscription.close()
 

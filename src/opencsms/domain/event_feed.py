@@ -377,7 +377,8 @@ class EventFeed:
 
     async def _read(self, subscription: Subscription, *, local: bool) -> None:
         while True:
-            self.publish(await subscription.get(), local=local)
+            for event in await subscription.batch():
+                self.publish(event, local=local)
 
     def publish(self, event: FleetEvent, *, local: bool = True) -> None:
         now = self._clock.now()

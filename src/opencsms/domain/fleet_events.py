@@ -288,6 +288,20 @@ class Subscription:
                 self._waiter = None
         return events.popleft()
 
+    async def batch(self) -> list[FleetEvent]:
+        """Every queued event, oldest first, once there is at least one: a busy subscriber
+        takes what accumulated in one step instead of one ``get`` per event."""
+        events = self._events
+        while not events:
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        taken = list(events)
+        events.clear()
+        return taken
+
     def pending(self) -> list[FleetEvent]:
         """Take every queued event without waiting (for batching subscribers)."""
         taken = list(self._events)

@@ -158,7 +158,8 @@ class FleetState:
         subscription = self._events.subscribe(scope="all")  # the whole cluster's fleet
         try:
             while True:
-                self.apply(await subscription.get())
+                for event in await subscription.batch():
+                    self.apply(event)
         finally:
             subscription.close()
 

@@ -334,11 +334,12 @@ class LoadManagementWorker:
             subscription.close()
 
     async def _read(self, subscription: Subscription) -> None:
-        async for event in subscription:
-            try:
-                await self._on_event(event)
-            except Exception:  # a bug must not stop the manager; the safety round catches up
-                log.exception("load management: event %r failed", type(event).__name__)
+        while True:
+            for event in await subscription.batch():
+                try:
+                    await self._on_event(event)
+                except Exception:  # a bug must not stop the manager; the safety round catches up
+                    log.exception("load management: event %r failed", type(event).__name__)
 
     def _next_deadline(self) -> float:
         """Seconds until the safety round or the next schedule / signal boundary."""
