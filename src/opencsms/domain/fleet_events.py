@@ -280,17 +280,22 @@ class Subscription:
 
     async def get(self) -> FleetEvent:
         events = self._events
-        while not events:
-            waiter = self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await waiter
-            finally:
-                self._waiter = None
+        if not events:
+            await self._arrival()
         return events.popleft()
 
     async def batch(self) -> list[FleetEvent]:
         """Every queued event, oldest first, once there is at least one: a busy subscriber
         takes what accumulated in one step instead of one ``get`` per event."""
+        events = self._events
+        if not events:
+            await self._arrival()
+        taken = list(events)
+        events.clear()
+        return taken
+
+    async def _arrival(self) -> None:
+        """Return once an event is queued."""
         events = self._events
         while not events:
             waiter = self._waiter = asyncio.get_running_loop().create_future()
@@ -298,9 +303,6 @@ class Subscription:
                 await waiter
             finally:
                 self._waiter = None
-        taken = list(events)
-        events.clear()
-        return taken
 
     def pending(self) -> list[FleetEvent]:
         """Take every queued event without waiting (for batching subscribers)."""
