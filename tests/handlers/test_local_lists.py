@@ -175,6 +175,8 @@ async def test_token_changes_reach_connected_and_returning_stations(
             await csms.tokens.update("DRIVER-A", {"status": "Blocked"})
             await st.wait_for(lambda s: held(s).get("DRIVER-A") == ("Blocked", None))
             assert update_type(sent_lists(st)[-1]) == ("Differential", 2, 1)
+            # the station has it; the CSMS records the result (else it still counts as pending)
+            await csms.local_list_worker.idle()
 
             await st.go_offline()
             await csms.tokens.create({"id_token": "DRIVER-B"})  # while the station is away
