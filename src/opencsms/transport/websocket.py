@@ -17,7 +17,6 @@ of every message:
   connection is open and its write buffer below the limit (almost always), instead of entering
   ``send``'s async context manager per message; otherwise the caller falls back to ``send``,
   which applies flow control and reports the close.
-
 * **frames:** on a connection without extensions (no permessage-deflate), a complete, final,
   unfragmented text or binary frame is read and written here, a few integer operations and one
   ``apply_mask`` instead of the library's frame parser and serializer (a generator, a
@@ -103,6 +102,7 @@ class DirectMessages(Connection):
         buffer = self._pending + data if self._pending else data
         size = len(buffer)
         at = 0
+        too_long = False
         while size - at >= 2:
             first, second = buffer[at], buffer[at + 1]
             length = second & 0x7F
@@ -122,7 +122,8 @@ class DirectMessages(Connection):
                 head += 4
             limit = protocol.max_message_size
             if limit is not None and length > limit:
-                break  # the protocol fails the connection on this header (1009)
+                too_long = True  # the protocol fails the connection on this header (1009)
+                break
             end = at + head + length
             if end > size:
                 break  # wait for the rest of the frame (at most max_size)
@@ -144,9 +145,7 @@ class DirectMessages(Connection):
             if protocol.state is not OPEN:
                 break  # closing: the protocol's rules (it discards what follows a close)
         rest = buffer[at:] if at else buffer
-        if protocol.state is not OPEN or (
-            len(rest) >= 2 and _too_long(rest, protocol.max_message_size)
-        ):
+        if protocol.state is not OPEN or too_long:
             self._direct = False
             self._pending = b""
             if rest:
@@ -300,18 +299,6 @@ def _can_read_directly(protocol: Protocol) -> bool:
 _AT_EOF = StreamReader.at_eof.__code__
 """Where the protocol's parser waits between frames when no byte is buffered (``parse`` checks
 for the end of the stream before each frame; inside a frame it waits in ``read_exact``)."""
-
-
-def _too_long(head: bytes, limit: int | None) -> bool:
-    """Whether the frame that starts ``head`` (at least 2 bytes) declares more than ``limit``."""
-    if limit is None:
-        return False
-    length = head[1] & 0x7F
-    if length == 126 and len(head) >= 4:
-        length = int.from_bytes(head[2:4])
-    elif length == 127 and len(head) >= 10:
-        length = int.from_bytes(head[2:10])
-    return length > limit
 
 
 def _end_wait(waiter: asyncio.Future[None]) -> None:
