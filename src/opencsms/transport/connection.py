@@ -133,7 +133,8 @@ class StationConnection:
         self._answering = False
         """A station CALL is being handled (dispatched, not yet answered)."""
         self._answered: asyncio.Future[None] | None = None
-        """Set when the CALL being handled is answered; made only by a drain that waits."""
+        """Set when the CALL being handled is answered; made only by a drain that waits for it
+        (shared by every drain waiting at once)."""
         self._reader: asyncio.Task[None] | None = None
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._deadline_changed = asyncio.Event()
@@ -172,7 +173,8 @@ class StationConnection:
         """
         self._draining = True
         if self._answering:
-            self._answered = asyncio.get_running_loop().create_future()
+            if self._answered is None:
+                self._answered = asyncio.get_running_loop().create_future()
             await self._answered
         await self._ws.close(code, reason)
         await self._closed.wait()
@@ -301,7 +303,7 @@ class StationConnection:
                 await self._send_rest(unsent)
         finally:
             self._answering = False
-            answered = self._answered
+            answered, self._answered = self._answered, None
             if answered is not None and not answered.done():
                 answered.set_result(None)
 
