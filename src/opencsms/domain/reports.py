@@ -39,7 +39,5 @@ class ReportService:
     async def meter_values(self, records: list[MeterValueRecord]) -> None:
         """1.6 MeterValues / 2.0.1 MeterValues and the meter values inside TransactionEvent."""
         if records:
-            storage = self._storage
-            # MeterRepository.add, without its coroutine (two station messages in three)
-            await storage.writer.submit(*storage.meter.ops(records))
+            await self._storage.meter.add(records)
             self._events.publish(MeterValuesStored(records[0].station_id, records))

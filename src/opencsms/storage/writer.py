@@ -104,8 +104,6 @@ class GroupCommitWriter:
         self._rows: list[WriteOp] = []
         self._idle: asyncio.Future[None] | None = None
         """The writer task's wait for work, when it has none (woken by :meth:`_wake`)."""
-        self._accepting = False
-        """``running``, kept as a field: three submissions per station message ask it."""
         self._inflight: list[_Submission] = []
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -126,7 +124,7 @@ class GroupCommitWriter:
     @property
     def running(self) -> bool:
         """Whether the writer accepts work."""
-        return self._accepting
+        return self._task is not None and not self._closing
 
     async def start(self) -> None:
         """Start the writer task (and, on a SQLite file, open its own connection in a child process
@@ -146,12 +144,10 @@ class GroupCommitWriter:
                 raise StorageError(f"cannot open the SQLite writer connection: {exc}") from exc
             self._sqlite = connection
         self._task = asyncio.create_task(self._run(), name="opencsms-group-commit")
-        self._accepting = True
 
     async def aclose(self) -> None:
         """Commit everything submitted so far, then stop. Safe to call twice."""
         self._closing = True
-        self._accepting = False
         self._wake()
         try:
             if self._task is not None:
@@ -168,14 +164,12 @@ class GroupCommitWriter:
         is cancelled the ops are still written: cancellation only stops the waiting.
         """
         if ops:
-            future: asyncio.Future[RowCounts] = asyncio.get_running_loop().create_future()
-            self._submit(_Submission(ops, future))
-            await future
+            await self.submit(*ops)
 
     def submit(self, *ops: WriteOp) -> asyncio.Future[RowCounts]:
-        """:meth:`execute` as a future to await: the same commit, one coroutine less on the
-        hottest path (every stored meter value). Await it; cancelling the wait does not stop
-        the write."""
+        """:meth:`execute` as a future to await: the same commit, one coroutine less where it
+        is awaited directly (every stored meter value). Cancelling the wait does not stop the
+        write."""
         future: asyncio.Future[RowCounts] = asyncio.get_running_loop().create_future()
         if ops:
             self._submit(_Submission(ops, future))
@@ -217,22 +211,18 @@ class GroupCommitWriter:
         submissions; so a row is committed no later than anything submitted after it, the same
         guarantee as :meth:`enqueue`.
         """
-        if not self._accepting:
+        if self._closing or self._task is None:
             raise StorageError("the storage writer is not running")
         self._rows.append(WriteOp(statement, params))
-        idle = self._idle
-        if idle is not None and not idle.done():
-            idle.set_result(None)
+        self._wake()
 
     def _submit(self, submission: _Submission) -> None:
-        if not self._accepting:
+        if self._closing or self._task is None:
             raise StorageError("the storage writer is not running")
         submission.fence = current_fence.get()
         self._queue.append(submission)
         self._queued_ops += len(submission.ops)
-        idle = self._idle
-        if idle is not None and not idle.done():
-            idle.set_result(None)
+        self._wake()
 
     def _wake(self) -> None:
         idle = self._idle
@@ -257,7 +247,6 @@ class GroupCommitWriter:
         except BaseException as exc:
             # A bug or a cancellation must not leave callers waiting forever.
             self._closing = True
-            self._accepting = False
             self._fail_all(exc)
             raise
 
