@@ -287,12 +287,9 @@ class Subscription:
     async def batch(self) -> list[FleetEvent]:
         """Every queued event, oldest first, once there is at least one: a busy subscriber
         takes what accumulated in one step instead of one ``get`` per event."""
-        events = self._events
-        if not events:
+        if not self._events:
             await self._arrival()
-        taken = list(events)
-        events.clear()
-        return taken
+        return self.pending()
 
     async def _arrival(self) -> None:
         """Return once an event is queued."""
@@ -342,7 +339,8 @@ class FleetEvents:
     ) -> Subscription:
         """A new subscription receiving the events ``accepts`` keeps, from now on.
 
-        ``types`` narrows it to events of those types before ``accepts`` is asked (if given):
+        ``types`` narrows it to events of exactly those types (no subclasses) before ``accepts``
+        is asked (if given):
         each stored meter value is published once per station message, and a subscriber that
         never wants one then costs it nothing.
 

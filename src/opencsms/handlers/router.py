@@ -69,13 +69,13 @@ class CallContext:
         version: OcppVersion,
         state: ConnectionState,
         services: Services,
-        routes: RouteTable | None = None,
+        routes: RouteTable,
     ) -> None:
         self.station_id = station_id
         self.version = version
         self.state = state
         self.services = services
-        self.routes: RouteTable = routes if routes is not None else {}
+        self.routes = routes
         """The handlers of this connection's version (:meth:`Router.routes`)."""
 
     @property
@@ -120,6 +120,3 @@ class Router:
         state = ctx.state
         check_allowed(state.registration, state.permits, action)
         return handler
-
-    async def dispatch(self, ctx: CallContext, action: str, payload: Payload) -> Payload:
-        return await self.handler(ctx, action)(ctx, payload)

@@ -556,8 +556,7 @@ class RpcSession:
 
     def data_to_send(self) -> list[str]:
         """Drain the outbox: the frames to write, in order."""
-        out, self._outbox = self._outbox, []
-        return [frame[0] for frame in out]
+        return [frame[0] for frame in self.frames_to_send()]
 
     @property
     def has_output(self) -> bool:
