@@ -7,6 +7,7 @@ import base64
 import contextlib
 import functools
 import itertools
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -85,6 +86,42 @@ def api_client(csms: Csms, token: str | None = ADMIN_TOKEN) -> httpx.AsyncClient
 def basic_auth(user: str, password: str) -> dict[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
+
+
+async def raw_websocket(
+    csms: Csms, station_id: str, subprotocol: str = "ocpp1.6"
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection that has done a WebSocket opening handshake by hand (RFC 6455 §4.1):
+    what follows is whatever bytes the test writes, frames a library client would never send."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", csms.ports.ocpp)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (
+            f"GET /ocpp/{station_id} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Protocol: {subprotocol}\r\n\r\n"
+        ).encode()
+    )
+    response = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return reader, writer
+
+
+def client_frame(payload: bytes, *, first: int = 0x81, masked: bool = True) -> bytes:
+    """One frame as a client sends it (RFC 6455 §5.2), masked unless told otherwise; ``first``
+    is its first byte (FIN, reserved bits, opcode: a final text frame by default)."""
+    length = len(payload)
+    mask_bit = 0x80 if masked else 0
+    if length < 126:
+        head = bytes((first, mask_bit | length))
+    elif length < 65536:
+        head = bytes((first, mask_bit | 126)) + length.to_bytes(2)
+    else:
+        head = bytes((first, mask_bit | 127)) + length.to_bytes(8)
+    if not masked:
+        return head + payload
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 @dataclass

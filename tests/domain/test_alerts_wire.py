@@ -4,8 +4,6 @@ condition clears (or by an operator), deduplicated with a count, and kept across
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,14 @@ from opencsms.domain.model import RegistrationStatus
 from opencsms.domain.stations import StationSpec
 from tests.handlers.builders import add_token, booted, meter_16, start_16, stop_16
 from tests.handlers.station_calls import responding
-from tests.wire import api_client, raw_station, running_csms, settings_for
+from tests.wire import (
+    api_client,
+    client_frame,
+    raw_station,
+    raw_websocket,
+    running_csms,
+    settings_for,
+)
 
 FAST = {
     "alert_check_interval": 0.05,
@@ -88,26 +93,12 @@ class SilentStation:
 
     @classmethod
     async def connect(cls, csms: Csms, station_id: str) -> SilentStation:
-        reader, writer = await asyncio.open_connection("127.0.0.1", csms.ports.ocpp)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                f"GET /ocpp/{station_id} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
-            ).encode()
-        )
-        head = await reader.readuntil(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 101"), head
+        reader, writer = await raw_websocket(csms, station_id)
         return cls(reader, writer)
 
     def send_text(self, text: str) -> None:
         """One masked text frame (RFC 6455 §5.2), as a client must send."""
-        data = text.encode()
-        assert len(data) < 126
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
-        self.writer.write(bytes([0x81, 0x80 | len(data)]) + mask + masked)
+        self.writer.write(client_frame(text.encode()))
 
     def close(self) -> None:
         self.writer.close()

@@ -5,8 +5,6 @@ and malformed exactly as a test needs, which the ``websockets`` client never wou
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,7 +17,7 @@ from websockets.typing import Subprotocol
 
 from opencsms.app import Csms
 from opencsms.config import UnknownStationPolicy
-from tests.wire import running_csms, settings_for
+from tests.wire import client_frame, raw_websocket, running_csms, settings_for
 
 MAX_SIZE = 64 * 1024
 
@@ -31,22 +29,6 @@ async def csms(tmp_path: Path) -> AsyncIterator[Csms]:
     )
     async with running_csms(settings) as node:
         yield node
-
-
-def client_frame(payload: bytes, *, first: int = 0x81, masked: bool = True) -> bytes:
-    """One frame as a client sends it (RFC 6455 §5.2): masked unless told otherwise."""
-    length = len(payload)
-    mask_bit = 0x80 if masked else 0
-    if length < 126:
-        head = bytes((first, mask_bit | length))
-    elif length < 65536:
-        head = bytes((first, mask_bit | 126)) + length.to_bytes(2)
-    else:
-        head = bytes((first, mask_bit | 127)) + length.to_bytes(8)
-    if not masked:
-        return head + payload
-    mask = os.urandom(4)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 def heartbeat(message_id: str, padding: int = 0) -> bytes:
@@ -92,17 +74,7 @@ class RawPeer:
 
 @asynccontextmanager
 async def raw_peer(csms: Csms, station_id: str) -> AsyncIterator[RawPeer]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", csms.ports.ocpp)
-    key = base64.b64encode(os.urandom(16)).decode()
-    writer.write(
-        (
-            f"GET /ocpp/{station_id} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            "Sec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
-        ).encode()
-    )
-    response = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-    assert response.startswith(b"HTTP/1.1 101"), response
+    reader, writer = await raw_websocket(csms, station_id)
     try:
         yield RawPeer(reader, writer)
     finally:
