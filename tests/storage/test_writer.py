@@ -322,14 +322,27 @@ def _meter_record(second: int) -> MeterValueRecord:
     )
 
 
-async def test_the_writer_checkpoints_the_wal_in_small_pieces(tmp_path: Path) -> None:
-    """The committing connection checkpoints every WAL_CHECKPOINT_PAGES pages, not SQLite's 1,000
-    (a commit that checkpoints stalls every acknowledgement waiting on it)."""
-    store = await Storage.open(f"sqlite:///{tmp_path / 'wal.db'}", sqlite_process=False)
+def test_the_checkpoint_limit_follows_the_batch_size(tmp_path: Path) -> None:
+    """Small batches checkpoint every WAL_CHECKPOINT_PAGES pages (a checkpoint stalls every
+    acknowledgement waiting on its commit); a big batch raises the limit to a few batches' worth
+    of pages, so index pages rewritten by consecutive batches are copied once, and a small batch
+    after it brings the limit back down."""
+    sqlite_worker.open_connection(str(tmp_path / "wal.db"), False)
     try:
-        connection = sqlite_worker._conn  # the thread writer's connection, in this process
+        connection = sqlite_worker._conn
         assert connection is not None
-        [(pages,)] = connection.execute("PRAGMA wal_autocheckpoint").fetchall()
-        assert pages == sqlite_worker.WAL_CHECKPOINT_PAGES == 250
+        connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        insert_row = "INSERT INTO t (v) VALUES (?)"
+
+        def limit_after(rows: int) -> int:
+            sqlite_worker.run_plan([(insert_row, [("x",)] * rows, False)])
+            [(pages,)] = connection.execute("PRAGMA wal_autocheckpoint").fetchall()
+            return int(pages)
+
+        assert limit_after(3) == sqlite_worker.WAL_CHECKPOINT_PAGES == 250
+        assert limit_after(1_500) == 1_500 * sqlite_worker.WAL_CHECKPOINT_PAGES_PER_OP
+        assert limit_after(10) == 250
+        [(count,)] = connection.execute("SELECT count(*) FROM t").fetchall()
+        assert count == 1_513
     finally:
-        await store.aclose()
+        sqlite_worker.close_connection()

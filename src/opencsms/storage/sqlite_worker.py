@@ -20,6 +20,7 @@ from typing import Any
 
 __all__ = [
     "Plan",
+    "checkpoint_pages",
     "close_connection",
     "configure_sqlite_connection",
     "init_child",
@@ -41,16 +42,34 @@ Plan = Sequence[tuple[str, Sequence[tuple[Any, ...]], bool]]
 _PARENT_CHECK_SECONDS = 0.5
 
 _conn: sqlite3.Connection | None = None
+_checkpoint_pages = 0
+"""The connection's current ``wal_autocheckpoint`` (set again only when a batch changes it)."""
 
 WAL_CHECKPOINT_PAGES = 250
-"""WAL pages (~1 MB) after which the committing writer copies the WAL into the database file.
+"""The fewest WAL pages (~1 MB) after which the committing writer copies the WAL into the database
+file (SQLite's default is 1,000).
 
 The commit that crosses the limit does the checkpoint (a write and an fsync of the database
-file), and every acknowledgement waiting for that commit waits for it too. SQLite's default,
-1,000 pages, made those stalls the tail of everything at 2,000 msg/s (a command round trip's p99
-32 ms, p90 16-18 ms); with 250 the same work comes in smaller pieces (p99 22-28 ms, p90 12.5 ms)
-and throughput at 1,000 stations flat out is unchanged. A separate checkpoint thread was no
-better: the checkpoint's writes then slowed the WAL's own fsyncs (bench/README.md)."""
+file), and every acknowledgement waiting for that commit waits for it too. At 2,000 msg/s,
+SQLite's 1,000 pages made those stalls the tail of everything (a command round trip's p99 32 ms,
+p90 16-18 ms); 250 gave p99 22-28 ms, p90 12.5 ms. A separate checkpoint thread was no better:
+the checkpoint's writes then slowed the WAL's own fsyncs (bench/README.md)."""
+
+WAL_CHECKPOINT_PAGES_PER_OP = 8
+"""The checkpoint limit grows with the batch: at least this many WAL pages per op of the batch
+being committed.
+
+Every station's rows sit in their own leaf pages of the station-keyed indexes, so a batch from
+500 stations dirties ~2,000 pages, and the next batch dirties most of the same ones again. A
+checkpoint every 250 pages copied each of them once per batch (and read it back from the WAL);
+one every few batches copies the latest version once: 1.6 MeterValues at 1,000 stations, the
+writer's time per message fell by about a third (bench/README.md). The stall a checkpoint adds
+stays proportional to the batches around it, so small batches keep small checkpoints."""
+
+
+def checkpoint_pages(ops: int) -> int:
+    """The WAL size (pages) at which the commit of a batch of ``ops`` ops checkpoints."""
+    return max(WAL_CHECKPOINT_PAGES, WAL_CHECKPOINT_PAGES_PER_OP * ops)
 
 
 WRITER_CACHE_KIB = 65_536
@@ -77,7 +96,7 @@ def configure_sqlite_connection(dbapi_connection: Any) -> None:
 
 def open_connection(database: str, uri: bool) -> None:
     """Open this interpreter's writer connection (isolation_level=None: we issue BEGIN/COMMIT)."""
-    global _conn
+    global _conn, _checkpoint_pages
     conn = sqlite3.connect(
         database,
         uri=uri,
@@ -93,7 +112,7 @@ def open_connection(database: str, uri: bool) -> None:
     except BaseException:
         conn.close()
         raise
-    _conn = conn
+    _conn, _checkpoint_pages = conn, WAL_CHECKPOINT_PAGES
 
 
 def init_child(database: str, uri: bool, parent_pid: int) -> None:
@@ -211,11 +230,16 @@ def run_plan(plan: Plan) -> list[list[int]]:
 
     Returns, per group, the row count of each op of a counted group (empty for the others).
     """
+    global _checkpoint_pages
     conn = _conn
     if conn is None:
         raise sqlite3.ProgrammingError("the writer connection is closed")
     cursor = conn.cursor()
     try:
+        pages = checkpoint_pages(sum(len(rows) for _, rows, _ in plan))
+        if pages != _checkpoint_pages:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={pages}")
+            _checkpoint_pages = pages
         cursor.execute("BEGIN IMMEDIATE")
         counts: list[list[int]] = []
         for sql, rows, counted in plan:
