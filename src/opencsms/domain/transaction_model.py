@@ -20,9 +20,11 @@ CSMS never issued, or -1: accepted and kept for the operator instead of being re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 
 __all__ = [
     "STOP_TRIGGERS",
@@ -100,6 +102,23 @@ class Transaction:
     @property
     def open(self) -> bool:
         return self.status is TransactionStatus.ACTIVE
+
+
+_TX_FIELDS = tuple(f.name for f in fields(Transaction))
+_tx_values = attrgetter(*_TX_FIELDS)
+_set_slot = object.__setattr__
+
+
+def evolve(current: Transaction, changes: Mapping[str, object]) -> Transaction:
+    """``dataclasses.replace(current, **changes)`` at half the cost (every TransactionEvent makes
+    one): the fields are read in one C call and set directly, without ``replace``'s per-field
+    checks and the frozen ``__init__``. Transaction has no ``__post_init__`` to skip."""
+    new = object.__new__(Transaction)
+    for name, value in zip(_TX_FIELDS, _tx_values(current), strict=True):
+        _set_slot(new, name, value)
+    for name, value in changes.items():
+        _set_slot(new, name, value)  # an unknown name fails here: there is no slot for it
+    return new
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,4 +231,4 @@ def apply_event(
             stop_reason=event.stopped_reason or "Local",
             stop_source=StopSource.STATION,
         )
-    return replace(current, **changes)  # type: ignore[arg-type]
+    return evolve(current, changes)

@@ -46,26 +46,25 @@ def encode_sqlite_timestamp(value: datetime) -> str:
     """Encode an aware datetime as the fixed-width ISO-8601 UTC text stored in SQLite."""
     if value.tzinfo is not UTC:
         return ensure_utc(value).isoformat(timespec="microseconds")
-    # Four of these per station message, mostly within the same second: the date and time of
-    # day are formatted once per second (isoformat goes through C's printf machinery, ~1.5 us).
+    # Four to nine of these per station message, nearly all in a few distinct seconds (now, the
+    # station's sample time, the session's start): the date and time of day of each second are
+    # formatted once (isoformat goes through C's printf machinery, ~1.5 us). One remembered
+    # second missed every time a message mixed the station's times with the CSMS's.
     second = (value.second, value.minute, value.hour, value.day, value.month, value.year)
-    if second != _second.key:
-        _second.key = second
-        _second.text = value.replace(microsecond=0, tzinfo=None).isoformat()
-    return f"{_second.text}.{value.microsecond:06d}+00:00"
+    text = _seconds.get(second)
+    if text is None:
+        if len(_seconds) >= _SECONDS_KEPT:
+            _seconds.clear()
+        text = _seconds[second] = value.replace(microsecond=0, tzinfo=None).isoformat()
+    return f"{text}.{value.microsecond:06d}+00:00"
 
 
-class _Second:
-    """The last whole second formatted (the event loop's thread is the only writer)."""
+_SECONDS_KEPT = 4_096
+"""Formatted seconds remembered (a session's start time is one per open session; past this the
+memo starts over)."""
 
-    __slots__ = ("key", "text")
-
-    def __init__(self) -> None:
-        self.key: tuple[int, ...] = ()
-        self.text = ""
-
-
-_second = _Second()
+_seconds: dict[tuple[int, ...], str] = {}
+"""Whole seconds already formatted (the event loop's thread is the only writer)."""
 
 
 def decode_sqlite_timestamp(value: str) -> datetime:
