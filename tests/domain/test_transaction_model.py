@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from opencsms.domain.transaction_model import (
     StopSource,
@@ -11,6 +14,7 @@ from opencsms.domain.transaction_model import (
     TransactionStatus,
     TxEvent,
     apply_event,
+    evolve,
 )
 
 T0 = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
@@ -119,3 +123,15 @@ def test_a_station_stop_replaces_a_csms_inferred_one() -> None:
     assert (late_update.status, late_update.stop_reason) == (TransactionStatus.COMPLETED, "Reboot")
     ended = apply_event(late_update, EVENTS[4], auth_status=None, group_id=None, now=T0)
     assert (ended.stop_source, ended.stop_reason) == (StopSource.STATION, "MasterPass")
+
+
+def test_evolve_is_dataclasses_replace() -> None:
+    """The hot path's copy-with-changes gives what ``dataclasses.replace`` gives, leaves the
+    original as it was, and refuses a field the record does not have."""
+    current = empty()
+    changes = {"updated_at": T0 + timedelta(minutes=1), "last_seq_no": 4, "energy_wh": 12.5}
+    evolved = evolve(current, changes)
+    assert evolved == dataclasses.replace(current, **changes)  # type: ignore[arg-type]
+    assert current == empty()
+    with pytest.raises(AttributeError):
+        evolve(current, {"no_such_field": 1})

@@ -132,6 +132,11 @@ def test_timestamp_text_is_isoformat_across_seconds_and_far_from_1970() -> None:
     for far in (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)):
         moments += [far, far.replace(microsecond=999_999), far.replace(microsecond=1)]
     moments.append(datetime(2026, 1, 1, 2, tzinfo=timezone(timedelta(hours=2))))
+    # A message mixes a few seconds (now, the station's sample time, the session's start), and
+    # more distinct seconds than the memo keeps must start it over, not serve a stale one.
+    moments += [edge, edge - timedelta(hours=5, microseconds=3), edge, edge - timedelta(hours=5)]
+    moments += [edge + timedelta(seconds=n, microseconds=n) for n in range(5_000)]
+    moments += [edge, edge - timedelta(hours=5, microseconds=3)]
     for moment in moments:
         expected = moment.astimezone(UTC).isoformat(timespec="microseconds")
         assert encode_sqlite_timestamp(moment) == expected
