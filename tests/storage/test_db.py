@@ -10,7 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from opencsms.storage import create_engine, normalize_url
+from opencsms.domain.model import MeterValueRecord
+from opencsms.storage import Storage, create_engine, normalize_url
 from opencsms.storage.migrate import migrate, migrate_engine
 from opencsms.storage.repositories.meter import samples_digest
 from opencsms.storage.tables import metadata
@@ -80,7 +81,7 @@ async def test_migrations_apply_twice_and_match_tables(db_url: str) -> None:
     try:
         async with engine.connect() as conn:
             assert await conn.scalar(text("SELECT version_num FROM alembic_version")) == (
-                "0019_id_blocks"
+                "0020_meter_values_one_index"
             )
             assert await conn.run_sync(_schema_diff) == []
     finally:
@@ -114,6 +115,48 @@ async def test_meter_digest_migration_keeps_rows_and_gives_them_their_digest(
         await engine.dispose()
     assert [(r.samples, r.samples_digest) for r in rows] == [
         ('[{"value":"12"}]', samples_digest('[{"value":"12"}]'))
+    ]
+
+
+async def test_one_meter_index_migration_keeps_rows_and_their_identity(fresh_db_url: str) -> None:
+    """0020 re-keys the meter-value identity (transaction before time) and drops the second
+    index: rows stored before it stay, and a resend of one after the upgrade is still
+    recognised as such."""
+    db_url = fresh_db_url
+    engine = create_engine(db_url)
+    samples = '[{"value":"12"}]'
+    try:
+        await migrate_engine(engine, "0019_id_blocks")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO meter_values (station_id, evse_id, connector_id, transaction_id,"
+                    " timestamp, samples, context, received_at, samples_digest) VALUES"
+                    " ('CP-M', 1, 1, '7', :ts, :samples, 'Sample.Periodic', :ts, :digest)"
+                ),
+                {"ts": _ts_param(db_url), "samples": samples, "digest": samples_digest(samples)},
+            )
+        await migrate_engine(engine)
+    finally:
+        await engine.dispose()
+    store = await Storage.open(db_url)
+    try:
+        resend = MeterValueRecord(
+            station_id="CP-M",
+            evse_id=1,
+            connector_id=1,
+            transaction_id="7",
+            timestamp=datetime(2025, 1, 1, tzinfo=UTC),
+            samples_json=samples,
+            context="Sample.Periodic",
+            received_at=datetime(2025, 1, 2, tzinfo=UTC),
+        )
+        await store.meter.add([resend])
+        stored = await store.meter.for_transaction("CP-M", "7")
+    finally:
+        await store.aclose()
+    assert [(r.samples_json, r.received_at) for r in stored] == [
+        (samples, datetime(2025, 1, 1, tzinfo=UTC))  # the row from before, not the resend
     ]
 
 

@@ -109,6 +109,32 @@ async def test_meter_for_station_limit(storage: Storage) -> None:
     ]
 
 
+async def test_newest_samples_of_a_station_span_its_sessions_and_the_gaps(
+    storage: Storage,
+) -> None:
+    """The table's one index leads with the session (migration 0020): a station's newest samples
+    still come newest first across sessions, samples outside any session and other stations,
+    and a session's series is still its own."""
+    other = replace(sample(99, "A"), station_id="CP-2")
+    series = {"A": [0, 30, 60], "B": [20, 50, 80], None: [10, 40, 70, 90]}
+    await storage.meter.add([other])
+    for tx, seconds in series.items():
+        await storage.meter.add([sample(s, tx, str(s)) for s in seconds])
+    newest = await storage.meter.for_station("CP-1", limit=5)
+    assert [(r.timestamp, r.transaction_id) for r in newest] == [
+        (T0 + timedelta(seconds=90), None),
+        (T0 + timedelta(seconds=80), "B"),
+        (T0 + timedelta(seconds=70), None),
+        (T0 + timedelta(seconds=60), "A"),
+        (T0 + timedelta(seconds=50), "B"),
+    ]
+    assert newest[0] == sample(90, None, "90")
+    assert len(await storage.meter.for_station("CP-1", limit=1_000)) == 10
+    assert await storage.meter.for_station("CP-3") == []
+    session = await storage.meter.for_transaction("CP-1", "B")
+    assert [r.timestamp for r in session] == [T0 + timedelta(seconds=s) for s in (20, 50, 80)]
+
+
 def event(event_id: int, seconds: int, *, cleared: bool | None = None) -> StationEvent:
     return StationEvent(
         station_id="CP-1",

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.engine import Row
 
 from opencsms.domain.model import MeterValueRecord
@@ -48,9 +48,9 @@ _INSERT = Statement(
         .on_conflict_do_nothing(
             index_elements=[
                 "station_id",
+                "transaction_id",
                 "timestamp",
                 "evse_id",
-                "transaction_id",
                 "samples_digest",
             ]
         )
@@ -121,15 +121,25 @@ class MeterRepository(Repository):
         return [_from_row(row) for row in rows]
 
     async def for_station(self, station_id: str, limit: int = 100) -> list[MeterValueRecord]:
-        """The station's most recent samples, newest station timestamp first."""
+        """The station's most recent samples, newest station timestamp first.
+
+        The table's one index leads with the transaction, not the time (migration 0020), so the
+        newest entries are found by reading the station's part of the index alone (every column
+        sorted on is in it, no table row is read), and only the ``limit`` rows found are fetched.
+        """
         c = meter_values.c
-        query = (
-            select(meter_values)
-            .where(c.station_id == station_id)
-            .order_by(c.timestamp.desc(), c.evse_id, c.transaction_id)
-            .limit(limit)
-        )
+        order = (c.timestamp.desc(), c.evse_id, c.transaction_id, c.samples_digest)
+        identity = (c.transaction_id, c.timestamp, c.evse_id, c.samples_digest)
+        newest = select(*identity).where(c.station_id == station_id).order_by(*order).limit(limit)
         with storage_errors():
             async with self._engine.connect() as conn:
+                keys = [tuple(key) for key in (await conn.execute(newest)).all()]
+                if not keys:
+                    return []
+                query = (
+                    select(meter_values)
+                    .where(c.station_id == station_id, tuple_(*identity).in_(keys))
+                    .order_by(*order)
+                )
                 rows = (await conn.execute(query)).all()
         return [_from_row(row) for row in rows]
