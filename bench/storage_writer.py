@@ -4,7 +4,10 @@ Simulates ``--stations`` concurrent stations, each sending MeterValues in a loop
 server handles one: the incoming frame is appended to the audit log (enqueue), the meter value is
 stored (awaited group commit), the CALLRESULT is appended to the audit log. That is three rows and
 one awaited ``execute`` per message. Reports messages/s, rows/s, commits, mean batch size and the
-latency of the awaited write (p50/p99/max).
+latency of the awaited write (p50/p99/max); on a SQLite file (Linux), also what the writer's child
+process wrote and read per message (``/proc/PID/io``: the WAL, the checkpoints and the reads that
+feed them). ``--samples`` sets the sampled values per meter value (10, as in ``bench/run.py``):
+the audit frame and the stored samples then have the size of the throughput benchmark's.
 
     .venv/bin/python bench/storage_writer.py                      # SQLite temp file
     .venv/bin/python bench/storage_writer.py --url postgresql://postgres@127.0.0.1/bench
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import time
@@ -24,17 +28,36 @@ from opencsms.domain.model import FrameRecord, MeterValueRecord
 from opencsms.storage import Storage
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
-SAMPLES = '[{"value":"1234.5","measurand":"Energy.Active.Import.Register","unit":"Wh"}]'
+SAMPLE = {
+    "value": "1234.5",
+    "context": "Sample.Periodic",
+    "measurand": "Energy.Active.Import.Register",
+    "location": "Outlet",
+    "unit": "Wh",
+}
 
 
-async def station(store: Storage, index: int, messages: int, latencies: list[float]) -> None:
+def payloads(samples: int) -> tuple[str, str]:
+    """The stored samples of one meter value, and the CALL frame that carried them."""
+    text = json.dumps([SAMPLE] * samples, separators=(",", ":"))
+    frame = (
+        '[2,"1","MeterValues",{"connectorId":1,"transactionId":1,'
+        f'"meterValue":[{{"timestamp":"{T0.isoformat()}","sampledValue":{text}}}]}}]'
+    )
+    return text, frame
+
+
+async def station(
+    store: Storage, index: int, messages: int, latencies: list[float], samples: int
+) -> None:
     station_id = f"BENCH-{index:05d}"
+    stored, frame = payloads(samples)
     for n in range(messages):
         at = T0 + timedelta(seconds=n)
         store.audit.append(
-            FrameRecord(station_id, at, "in", 2, "MeterValues", f"{index}-{n}", SAMPLES)
+            FrameRecord(station_id, at, "in", 2, "MeterValues", f"{index}-{n}", frame)
         )
-        record = MeterValueRecord(station_id, 1, 1, str(index), at, SAMPLES, None, at)
+        record = MeterValueRecord(station_id, 1, 1, str(index), at, stored, None, at)
         started = time.perf_counter()
         await store.meter.add([record])
         latencies.append(time.perf_counter() - started)
@@ -43,16 +66,30 @@ async def station(store: Storage, index: int, messages: int, latencies: list[flo
         )
 
 
-async def run(url: str, stations: int, messages: int) -> None:
+def child_io(pid: int | None) -> dict[str, int]:
+    """The ``/proc/PID/io`` counters of the writer's child (empty where there are none)."""
+    if pid is None:
+        return {}
+    try:
+        lines = Path(f"/proc/{pid}/io").read_text().splitlines()
+    except OSError:
+        return {}
+    return {key: int(value) for key, value in (line.split(": ") for line in lines)}
+
+
+async def run(url: str, stations: int, messages: int, samples: int) -> None:
     store = await Storage.open(url)
     latencies: list[float] = []
     try:
+        child = store.writer.child_pid
+        io_before = child_io(child)
         started = time.perf_counter()
         async with asyncio.TaskGroup() as group:
             for index in range(stations):
-                group.create_task(station(store, index, messages, latencies))
-        await store.writer.aclose()  # include the last enqueued audit rows in the figure
+                group.create_task(station(store, index, messages, latencies, samples))
+        await store.writer.flush()  # include the last enqueued audit rows in the figure
         elapsed = time.perf_counter() - started
+        io_after = child_io(child)
         stats = store.writer.stats
     finally:
         await store.aclose()
@@ -72,6 +109,12 @@ async def run(url: str, stations: int, messages: int) -> None:
         f"write latency ms   p50 {statistics.median(ms):.1f}  p99 {ms[int(len(ms) * 0.99)]:.1f}"
         f"  max {ms[-1]:.1f}"
     )
+    if io_before and io_after:
+        written = (io_after["wchar"] - io_before["wchar"]) / total / 1024
+        read = (io_after["rchar"] - io_before["rchar"]) / total / 1024
+        calls = (io_after["syscw"] - io_before["syscw"]) / total
+        print(f"writer child I/O   per message: {written:.1f} KiB written, {read:.1f} KiB read,")
+        print(f"                   {calls:.1f} write calls (WAL, checkpoints, the batch socket)")
 
 
 def main() -> None:
@@ -79,11 +122,12 @@ def main() -> None:
     parser.add_argument("--url", help="database URL (default: a SQLite file in a temp dir)")
     parser.add_argument("--stations", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=30)
+    parser.add_argument("--samples", type=int, default=10, help="sampled values per meter value")
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        coro = run(url, args.stations, args.messages)
+        coro = run(url, args.stations, args.messages, args.samples)
         if args.uvloop:
             import uvloop
 

@@ -117,6 +117,12 @@ class GroupCommitWriter:
         return self.stats.commits
 
     @property
+    def child_pid(self) -> int | None:
+        """The process id of the SQLite writer's child (a SQLite file in process mode), else
+        ``None``: what to watch for the writer's CPU and I/O."""
+        return self._sqlite.child_pid if self._sqlite is not None else None
+
+    @property
     def pending_ops(self) -> int:
         """Ops queued and not yet taken into a batch."""
         return self._queued_ops + len(self._rows)
