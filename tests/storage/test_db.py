@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from opencsms.domain.model import MeterValueRecord
 from opencsms.storage import Storage, create_engine, normalize_url
@@ -96,16 +97,7 @@ async def test_meter_digest_migration_keeps_rows_and_gives_them_their_digest(
     db_url = fresh_db_url
     engine = create_engine(db_url)
     try:
-        await migrate_engine(engine, "0003_local_lists_reservations")
-        async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO meter_values (station_id, evse_id, connector_id, transaction_id,"
-                    " timestamp, samples, context, received_at) VALUES"
-                    " ('CP-M', 1, 1, '7', :ts, :samples, 'Sample.Periodic', :ts)"
-                ),
-                {"ts": _ts_param(db_url), "samples": '[{"value":"12"}]'},
-            )
+        await _meter_row_at(engine, "0003_local_lists_reservations", '[{"value":"12"}]')
         await migrate_engine(engine)
         async with engine.connect() as conn:
             rows = (
@@ -126,16 +118,7 @@ async def test_one_meter_index_migration_keeps_rows_and_their_identity(fresh_db_
     engine = create_engine(db_url)
     samples = '[{"value":"12"}]'
     try:
-        await migrate_engine(engine, "0019_id_blocks")
-        async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO meter_values (station_id, evse_id, connector_id, transaction_id,"
-                    " timestamp, samples, context, received_at, samples_digest) VALUES"
-                    " ('CP-M', 1, 1, '7', :ts, :samples, 'Sample.Periodic', :ts, :digest)"
-                ),
-                {"ts": _ts_param(db_url), "samples": samples, "digest": samples_digest(samples)},
-            )
+        await _meter_row_at(engine, "0019_id_blocks", samples, samples_digest(samples))
         await migrate_engine(engine)
     finally:
         await engine.dispose()
@@ -158,6 +141,25 @@ async def test_one_meter_index_migration_keeps_rows_and_their_identity(fresh_db_
     assert [(r.samples_json, r.received_at) for r in stored] == [
         (samples, datetime(2025, 1, 1, tzinfo=UTC))  # the row from before, not the resend
     ]
+
+
+async def _meter_row_at(
+    engine: AsyncEngine, revision: str, samples: str, digest: str | None = None
+) -> None:
+    """Migrate to ``revision`` and store one meter value of station CP-M, session 7, as the
+    schema of that revision takes it (before 0004 there is no digest column)."""
+    await migrate_engine(engine, revision)
+    columns = "station_id, evse_id, connector_id, transaction_id, timestamp, samples, context"
+    values = "'CP-M', 1, 1, '7', :ts, :samples, 'Sample.Periodic'"
+    params = {"ts": _ts_param(str(engine.url)), "samples": samples}
+    if digest is not None:
+        columns, values = f"{columns}, samples_digest", f"{values}, :digest"
+        params["digest"] = digest
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(f"INSERT INTO meter_values ({columns}, received_at) VALUES ({values}, :ts)"),
+            params,
+        )
 
 
 def _ts_param(db_url: str) -> object:
