@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -326,13 +326,17 @@ class CostService:
                 sends.create_task(self._catch_up_loop())
                 while True:
                     for event in await self._subscription.batch():
-                        if type(event) is MeterValuesStored and not self._due(event):
-                            continue  # nearly every meter value: no coroutine, no read
                         if type(event) is StationConnected:
                             self._versions[event.station_id] = event.ocpp_version
                             continue
                         try:
-                            await self._handle(event, sends)
+                            if type(event) is MeterValuesStored:
+                                station_id = event.station_id
+                                ids = (r.transaction_id for r in event.records)
+                                for transaction_id in self._due(station_id, ids):
+                                    await self._running(station_id, transaction_id, sends)
+                            elif isinstance(event, TransactionChanged):
+                                await self._ended(event.transaction, sends)
                         except Exception:
                             log.exception("cost of %s failed", type(event).__name__)
         finally:
@@ -348,75 +352,63 @@ class CostService:
                 log.exception("CDR catch-up failed")
             await asyncio.sleep(CATCH_UP_SECONDS)
 
-    async def _handle(self, event: FleetEvent, sends: asyncio.TaskGroup) -> None:
-        if isinstance(event, TransactionChanged):
-            tx = event.transaction
-            if tx.open:
-                return
-            self._last_check.pop((tx.station_id, tx.transaction_id), None)
-            cdr = await self.issue_cdr(tx)
-            if (
-                cdr is not None
-                and cdr.gross is not None
-                and cdr.currency is not None
-                and tx.ocpp_version == "1.6"
-                and self._datatransfer_16
-            ):
-                notice = CostNotice(
-                    tx.station_id,
-                    tx.ocpp_version,
-                    tx.transaction_id,
-                    cdr.gross,
-                    cdr.currency,
-                    cdr.energy_wh,
-                    final=True,
-                    at=self._clock.now(),
-                )
-                sends.create_task(self._send((tx.station_id, tx.transaction_id), notice))
-            return
-        if isinstance(event, MeterValuesStored):
-            ids = {r.transaction_id for r in event.records if r.transaction_id}
-            for transaction_id in ids:
-                await self._running(event.station_id, transaction_id, sends)
+    async def _ended(self, tx: Transaction, sends: asyncio.TaskGroup) -> None:
+        """A session ended (``_accepts`` lets only closed ones through): its CDR, and for 1.6
+        when configured the final cost message."""
+        self._last_check.pop((tx.station_id, tx.transaction_id), None)
+        cdr = await self.issue_cdr(tx)
+        if (
+            cdr is not None
+            and cdr.gross is not None
+            and cdr.currency is not None
+            and tx.ocpp_version == "1.6"
+            and self._datatransfer_16
+        ):
+            notice = CostNotice(
+                tx.station_id,
+                tx.ocpp_version,
+                tx.transaction_id,
+                cdr.gross,
+                cdr.currency,
+                cdr.energy_wh,
+                final=True,
+                at=self._clock.now(),
+            )
+            sends.create_task(self._send((tx.station_id, tx.transaction_id), notice))
 
-    def _due(self, event: MeterValuesStored) -> bool:
-        """Whether a session of ``event`` may be due a running cost: the first checks of
-        :meth:`_running`, without a coroutine per meter value (at 1,000 stations flat out, the
-        reads of the sessions' records, two per session and interval, cost ~10 % of the event
-        loop). A station whose version gets no running cost under this configuration (1.6
-        without ``cost_datatransfer_16``, or cost updates switched off) is never due."""
-        station_id = event.station_id
+    def _due(self, station_id: str, transaction_ids: Iterable[str | None]) -> list[str]:
+        """The sessions among ``transaction_ids`` whose running cost is to be looked at now,
+        marked as looked at: at most once per ``cost_updated_interval`` each, and not while its
+        last cost is being sent (it is looked at again when that send ends). A station whose
+        version gets no running cost under this configuration (1.6 without
+        ``cost_datatransfer_16``, or cost updates switched off) has none, without a read: those
+        reads, two per session and interval, took ~10 % of the event loop at 1,000 stations."""
         version = self._versions.get(station_id)
         if version is not None and not self._shows_running_cost(version):
-            return False
+            return []
         now = self._clock.monotonic()
-        for record in event.records:
-            transaction_id = record.transaction_id
-            if not transaction_id:
+        due: list[str] = []
+        for transaction_id in transaction_ids:
+            if not transaction_id or transaction_id in due:
                 continue
             key = (station_id, transaction_id)
             if key in self._sending:
                 self._again.add(key)
                 continue
             last = self._last_check.get(key)
-            if last is None or now - last >= self._interval:
-                return True
-        return False
+            if last is not None and now - last < self._interval:
+                continue
+            # Looked at now, whatever the outcome: a session without a tariff, or a version that
+            # gets no running cost, costs one read per interval, not two reads per meter value.
+            self._last_check[key] = now
+            due.append(transaction_id)
+        return due
 
     async def _running(
         self, station_id: str, transaction_id: str, sends: asyncio.TaskGroup
     ) -> None:
+        """Compute a session's cost so far and send it (the session is :meth:`_due`)."""
         key = (station_id, transaction_id)
-        checked = self._clock.monotonic()
-        last = self._last_check.get(key)
-        if key in self._sending:
-            self._again.add(key)
-            return
-        if last is not None and checked - last < self._interval:
-            return
-        # Checked now, whatever the outcome: a session without a tariff, or a version that gets
-        # no running cost, costs one read per interval, not two reads per meter value.
-        self._last_check[key] = checked
         now = self._clock.now()
         tx = await self._find(station_id, transaction_id)
         if tx is None or not tx.open:
@@ -463,7 +455,8 @@ class CostService:
             self._sending.discard(key)
             if key in self._again and self._sends is not None:
                 self._again.discard(key)
-                self._sends.create_task(self._running(key[0], key[1], self._sends))
+                for transaction_id in self._due(key[0], (key[1],)):
+                    self._sends.create_task(self._running(key[0], transaction_id, self._sends))
 
 
 def _accepts(event: FleetEvent) -> bool:
