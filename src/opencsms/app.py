@@ -206,7 +206,9 @@ class Csms:
     async def _start(self) -> None:
         settings = self.settings
         self.storage = await Storage.open(
-            settings.db, sqlite_process=settings.sqlite_writer == "process"
+            settings.db,
+            sqlite_process=settings.sqlite_writer == "process",
+            sqlite_nice=settings.sqlite_writer_nice,
         )
         self._exit.push_async_callback(self.storage.aclose)
         if settings.cluster_nats_url:

@@ -26,6 +26,7 @@ from opencsms.domain.desired_config import (
 )
 from opencsms.domain.model import RegistrationStatus, Strictness
 from opencsms.domain.tokens import InvalidTokenError, build_token
+from opencsms.storage.sqlite_worker import WRITER_NICE
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -111,6 +112,9 @@ class Settings:
     admin_token: str | None = None
     sqlite_writer: Literal["process", "thread"] = "process"
     """Where SQLite commits run: ``process`` (a child process: uses a second core) or ``thread``."""
+    sqlite_writer_nice: int = WRITER_NICE
+    """The SQLite writer process's niceness relative to the server's (negative: higher priority;
+    needs root or CAP_SYS_NICE, else it stays at the server's). docs/storage.md."""
     validate_outgoing: bool = False
     """Check the CSMS's own CALLRESULTs against the schemas too (on in tests; costs a check)."""
     unknown_tokens: Literal["reject", "accept"] = "reject"
@@ -314,6 +318,9 @@ def load_settings_file(path: Path) -> Settings:
         )
     if values.get("sqlite_writer", "process") not in ("process", "thread"):
         raise ConfigError("sqlite_writer must be one of process, thread")
+    nice = values.get("sqlite_writer_nice", 0)
+    if isinstance(nice, bool) or not isinstance(nice, int) or not -20 <= nice <= 19:
+        raise ConfigError("sqlite_writer_nice must be a whole number from -20 to 19")
     if values.get("unknown_tokens", "reject") not in ("reject", "accept"):
         raise ConfigError("unknown_tokens must be one of reject, accept")
     if values.get("local_lists", "managed") not in ("managed", "all", "off"):

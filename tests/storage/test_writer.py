@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
 
@@ -253,7 +254,7 @@ async def test_killed_writer_process_fails_its_batch_then_recovers(tmp_path: Pat
         os.kill(child, signal.SIGSTOP)  # the batch reaches the pipe, the child never answers
         pending = asyncio.create_task(store.meter.add([_meter_record(1)]))
         for _ in range(100):  # until the writer has handed the batch to the child
-            if connection._child is not None and connection._child._lock.locked():
+            if connection._child is not None and connection._child.in_flight:
                 break
             await asyncio.sleep(0)
         os.kill(child, signal.SIGKILL)
@@ -283,6 +284,75 @@ async def test_writer_process_killed_while_idle_is_replaced_without_a_failure(
         assert sorted(r.timestamp.second for r in stored) == [0, 1]
     finally:
         await store.aclose()
+
+
+async def test_batches_that_pile_up_in_the_child_commit_together(tmp_path: Path) -> None:
+    """The writer hands each batch over without waiting for the last commit; batches waiting in
+    the child when it is free are one transaction (one fsync), and each caller is answered."""
+    store = await Storage.open(f"sqlite:///{tmp_path / 'merge.db'}")
+    try:
+        _, child = await _writing_child(store)
+        commits, batches = store.writer.commits, store.writer.stats.batches
+        os.kill(child, signal.SIGSTOP)
+        try:
+            adds = [
+                await _handed_over(store, store.meter.add([_meter_record(s)])) for s in (1, 2, 3)
+            ]
+        finally:
+            os.kill(child, signal.SIGCONT)
+        await asyncio.gather(*adds)
+        assert store.writer.stats.batches - batches == 3
+        assert store.writer.commits - commits == 1
+        stored = await store.meter.for_station("CS-K", 10)
+        assert sorted(r.timestamp.second for r in stored) == [0, 1, 2, 3]
+    finally:
+        await store.aclose()
+
+
+async def test_a_failed_batch_is_retried_before_the_batches_sent_after_it(tmp_path: Path) -> None:
+    """A batch that fails is retried one submission at a time in the child, before any batch
+    sent after it runs: the bad op fails alone, and a later write of the same row still wins
+    (a retry after it would put the older value back)."""
+    store = await Storage.open(f"sqlite:///{tmp_path / 'order.db'}")
+    try:
+        _, child = await _writing_child(store)
+        os.kill(child, signal.SIGSTOP)
+        try:
+            charging = store.status.record(
+                ConnectorStatus("CS-O", 1, 1, "Charging", received_at=T0)
+            )
+            bad = asyncio.ensure_future(store.writer.execute(WriteOp(BAD, ("x",))))
+            first = await _handed_over(store, charging)
+            available = store.status.record(
+                ConnectorStatus("CS-O", 1, 1, "Available", received_at=T0)
+            )
+            second = await _handed_over(store, available)
+        finally:
+            os.kill(child, signal.SIGCONT)
+        await first
+        await second
+        with pytest.raises(StorageError, match=r"test\.bad"):
+            await bad
+        [current] = await store.status.for_station("CS-O")
+        assert current.status == "Available"
+        assert store.writer.stats.failed_batches == 1
+        assert store.writer.stats.failed_submissions == 1
+    finally:
+        await store.aclose()
+
+
+async def _handed_over(store: Storage, write: Awaitable[None]) -> asyncio.Future[None]:
+    """Start ``write`` and return it once the writer has sent its batch to the child."""
+    connection = store.writer._sqlite
+    assert connection is not None
+    assert connection._child is not None
+    before = connection._child.in_flight
+    started = asyncio.ensure_future(write)
+    for _ in range(100):
+        if connection._child.in_flight > before:
+            return started
+        await asyncio.sleep(0)
+    raise AssertionError("the writer did not send the batch")
 
 
 async def _writing_child(store: Storage) -> tuple[SqliteBatchConnection, int]:

@@ -6,12 +6,16 @@ GIL from a busy event loop: measured at 1,000 stations and 2,000 messages/s, a b
 took 1.4 ms at the median and 12 ms at p99 for a commit SQLite does in 0.3 ms. Here the event
 loop itself writes the pickled batch to a socket and is woken by it when the answer is there.
 
-One request is in flight at a time (the group-commit writer awaits each batch). The event loop
-writes a request through a non-blocking socket (what the buffer does not take is written as the
-child reads it, while the loop serves the stations) and reads the answer, a few row counts.
+Requests are pipelined: :meth:`WriterProcess.send` writes one (through the non-blocking socket;
+what the buffer does not take is written as the child reads it, while the loop serves the
+stations) and returns at once; answers come back in request order and each is handed to its
+callback from the socket's reader callback. The group-commit writer sends its next batch without
+waiting for the last one's commit, and the child commits what has arrived as soon as it is free:
+with one request at a time, the child sat idle for the third of every cycle in which the busy
+event loop noticed an answer, resumed the writer and pickled the next batch (bench/README.md).
 
-If the child dies (killed, out of memory) the socket reports end-of-file: the request in flight, if
-any, fails with :class:`WriterProcessDied`, and the next request starts a fresh child.
+If the child dies (killed, out of memory) the socket reports end-of-file: the requests in flight,
+if any, fail with :class:`WriterProcessDied`, and the next request starts a fresh child.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import multiprocessing
 import os
 import pickle
 import socket
+from collections import deque
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -38,17 +44,36 @@ class WriterProcessDied(Exception):
     """The child process ended while (or before) serving a request."""
 
 
+Answer = tuple[bool, Any]
+"""``(True, result)`` or ``(False, exception)``: the child's answer to one request."""
+
+AnswerCallback = Callable[[Answer | WriterProcessDied], None]
+"""Called with a request's answer, or with the child's death, from the socket's reader callback
+(or from :meth:`WriterProcess.send` itself when the child is gone)."""
+
+
 class WriterProcess:
     """A child interpreter holding the writer's ``sqlite3`` connection (``sqlite_worker``)."""
 
-    def __init__(self, database: str, uri: bool) -> None:
+    def __init__(self, database: str, uri: bool, *, merge_ops: int = 0, nice: int = 0) -> None:
         self._database = database
         self._uri = uri
+        self._merge_ops = merge_ops
+        self._nice = nice
         self._sock: socket.socket | None = None
         self._received = bytearray()
-        self._waiting: asyncio.Future[tuple[bool, Any]] | None = None
+        self._pending: deque[AnswerCallback] = deque()
+        """The callbacks of the requests sent and not yet answered, in request order."""
         self._process: BaseProcess | None = None
-        self._lock = asyncio.Lock()
+        self._unsent: deque[memoryview] = deque()
+        """Request bytes the socket buffer has not taken yet, in order."""
+        self._written: list[asyncio.Future[None]] = []
+        """Waiters of :meth:`written`."""
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent to the child and not yet answered."""
+        return len(self._pending)
 
     @property
     def pid(self) -> int | None:
@@ -62,7 +87,7 @@ class WriterProcess:
         ours, theirs = socket.socketpair()
         process = context.Process(
             target=sqlite_worker.serve,
-            args=(theirs, self._database, self._uri, os.getpid()),
+            args=(theirs, self._database, self._uri, os.getpid(), self._merge_ops, self._nice),
             name="opencsms-sqlite-writer",
             daemon=True,
         )
@@ -82,7 +107,7 @@ class WriterProcess:
         asyncio.get_running_loop().add_reader(ours.fileno(), self._readable)
 
     def _readable(self) -> None:
-        sock, waiting = self._sock, self._waiting
+        sock = self._sock
         assert sock is not None
         received = self._received
         ended: str | None = None
@@ -98,66 +123,127 @@ class WriterProcess:
                 ended = "end of file"
                 break
             received += chunk
-        # An answer that arrived before the end counts (the child answers "close", then exits).
+        # Answers that arrived before the end count (the child answers "close", then exits).
         header = sqlite_worker.HEADER
-        if len(received) >= header:
-            size = int.from_bytes(received[:header])
-            if len(received) >= header + size:
-                answer = pickle.loads(received[header : header + size])
-                del received[: header + size]
-                if waiting is not None and not waiting.done():
-                    waiting.set_result(answer)
+        start = 0
+        while len(received) - start >= header:
+            size = int.from_bytes(received[start : start + header])
+            end = start + header + size
+            if len(received) < end:
+                break
+            answer = pickle.loads(received[start + header : end])  # a few row counts
+            start = end
+            if self._pending:
+                self._pending.popleft()(answer)
+        if start:
+            del received[:start]
         if ended is not None:
             self._died(f"the SQLite writer process died: {ended}")
 
     def _died(self, reason: str) -> None:
-        waiting = self._waiting
+        pending = list(self._pending)
+        self._pending.clear()
         self._discard()
-        if waiting is not None and not waiting.done():
-            waiting.set_exception(WriterProcessDied(reason))
+        for callback in pending:
+            callback(WriterProcessDied(reason))
 
     def _discard(self) -> None:
         """Forget a dead or closed child (close our end of the socket, reap it)."""
         sock, process = self._sock, self._process
         self._sock = self._process = None
         if sock is not None:
-            asyncio.get_running_loop().remove_reader(sock.fileno())
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(sock.fileno())
+            if self._unsent:
+                loop.remove_writer(sock.fileno())
             sock.close()
+        self._unsent.clear()
+        self._wake_writers()
         if process is not None:
             process.join(timeout=0)
 
-    async def request(self, operation: str, argument: Any = None) -> Any:
-        """Run ``operation`` (a name ``sqlite_worker.serve`` knows) in the child; its result, or
-        the exception it raised. Starts the child if none runs.
+    def send_nowait(self, operation: str, argument: Any, on_answer: AnswerCallback) -> None:
+        """Send ``operation`` (a name ``sqlite_worker.serve`` knows) to the child, starting one if
+        none runs; ``on_answer`` gets its answer later, from the socket's reader callback.
 
-        A child that died between requests received nothing, so the request goes to a fresh
-        one; one that dies after the request is written fails it (the batch may or may not
-        have committed)."""
-        async with self._lock:
-            if self._process is not None and not self._process.is_alive():
-                self._discard()
-            if self._sock is None:
-                self._start()
-            sock = self._sock
-            assert sock is not None
-            loop = asyncio.get_running_loop()
+        What the socket buffer does not take now is written as the child reads it, while the
+        loop serves the stations (:meth:`written`). A child that died with
+        nothing in flight received nothing, so the request goes to a fresh one; requests in
+        flight to a dead child fail with it.
+        """
+        if self._process is not None and not self._process.is_alive():
+            self._died("the SQLite writer process died")
+        if self._sock is None:
+            self._start()
+        sock = self._sock
+        assert sock is not None
+        request = memoryview(sqlite_worker.frame((operation, argument)))
+        self._pending.append(on_answer)
+        if self._unsent:
+            self._unsent.append(request)
+            return
+        try:
+            sent = sock.send(request)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            self._died(f"the SQLite writer process died: {exc}")
+            return
+        if sent < len(request):
+            # A memoryview: each write slices off what it took, without copying.
+            self._unsent.append(request[sent:])
+            asyncio.get_running_loop().add_writer(sock.fileno(), self._writable)
+
+    def _writable(self) -> None:
+        sock, unsent = self._sock, self._unsent
+        assert sock is not None
+        while unsent:
             try:
-                # The loop writes what the socket buffer does not take at once, while it serves
-                # the stations: a batch of a megabyte never stalls it.
-                # A memoryview: the loop slices off what each write took, without copying.
-                request = memoryview(sqlite_worker.frame((operation, argument)))
-                waiting = self._waiting = loop.create_future()
-                await loop.sock_sendall(sock, request)
-                ok, value = await waiting
+                sent = sock.send(unsent[0])
+            except BlockingIOError:
+                return
             except OSError as exc:
-                self._discard()
-                raise WriterProcessDied(f"the SQLite writer process died: {exc}") from exc
-            except asyncio.CancelledError:
-                # The answer would be read by the next request as its own: start afresh.
-                self._discard()
-                raise
-            finally:
-                self._waiting = None
+                self._died(f"the SQLite writer process died: {exc}")
+                return
+            if sent < len(unsent[0]):
+                unsent[0] = unsent[0][sent:]
+                return
+            unsent.popleft()
+        asyncio.get_running_loop().remove_writer(sock.fileno())
+        self._wake_writers()
+
+    def _wake_writers(self) -> None:
+        waiters, self._written = self._written, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def written(self) -> None:
+        """Return once every request sent so far is in the socket (or the child is gone)."""
+        if self._unsent:
+            waiter = asyncio.get_running_loop().create_future()
+            self._written.append(waiter)
+            await waiter
+
+    async def send(self, operation: str, argument: Any, on_answer: AnswerCallback) -> None:
+        """:meth:`send_nowait`, then wait until the request is in the socket."""
+        self.send_nowait(operation, argument, on_answer)
+        await self.written()
+
+    async def request(self, operation: str, argument: Any = None) -> Any:
+        """Run ``operation`` in the child and wait: its result, or the exception it raised."""
+        answered: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+
+        def on_answer(answer: Answer | WriterProcessDied) -> None:
+            if answered.done():
+                return
+            if isinstance(answer, WriterProcessDied):
+                answered.set_exception(answer)
+            else:
+                answered.set_result(answer)
+
+        await self.send(operation, argument, on_answer)
+        ok, value = await answered
         if ok:
             return value
         raise value
@@ -169,8 +255,7 @@ class WriterProcess:
             return
         with contextlib.suppress(WriterProcessDied):  # already gone, its connection with it
             await self.request("close")
-        async with self._lock:
-            self._discard()
+        self._discard()
         await asyncio.to_thread(process.join, _CLOSE_JOIN_SECONDS)
         if process.is_alive():
             process.kill()

@@ -40,6 +40,7 @@ from .repositories import (
     TransactionRepository,
     WebhookRepository,
 )
+from .sqlite_worker import WRITER_NICE
 from .writer import DEFAULT_MAX_BATCH_OPS, GroupCommitWriter
 
 __all__ = ["Storage"]
@@ -131,6 +132,7 @@ class Storage:
         clock: Clock | None = None,
         max_batch_ops: int = DEFAULT_MAX_BATCH_OPS,
         sqlite_process: bool = True,
+        sqlite_nice: int = WRITER_NICE,
     ) -> Storage:
         """Connect to ``url``, migrate it (unless ``migrate=False``) and start the writer.
 
@@ -141,7 +143,10 @@ class Storage:
             if migrate:
                 await migrate_engine(engine)
             writer = GroupCommitWriter(
-                engine, max_batch_ops=max_batch_ops, sqlite_process=sqlite_process
+                engine,
+                max_batch_ops=max_batch_ops,
+                sqlite_process=sqlite_process,
+                sqlite_nice=sqlite_nice,
             )
             await writer.start()
         except BaseException:

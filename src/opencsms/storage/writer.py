@@ -15,20 +15,26 @@ different tables, or updates of different columns).
 Failure isolation: if a batch fails, it is rolled back and its submissions are retried one caller
 at a time, each in its own transaction, so one bad op fails only the caller that sent it.
 
-Backends: on PostgreSQL (asyncpg is natively async) a batch runs on an engine connection. On a
-SQLite file the writer owns a raw ``sqlite3`` connection on a dedicated thread
-(:mod:`.sqlite_batch`), opened by :meth:`GroupCommitWriter.start` and closed by
-:meth:`GroupCommitWriter.aclose`, and a batch is one call into that thread; an in-memory SQLite
-database (which a second connection cannot see) uses the engine like PostgreSQL.
+Backends: on PostgreSQL (asyncpg is natively async) a batch runs on an engine connection, one
+batch at a time. On a SQLite file the writer owns a raw ``sqlite3`` connection in a child process
+or on a dedicated thread (:mod:`.sqlite_batch`), opened by :meth:`GroupCommitWriter.start` and
+closed by :meth:`GroupCommitWriter.aclose`; there batches are pipelined: the writer hands the next
+batch over as soon as it has one, without waiting for the last commit, and the other side commits
+them in order (several at once when they have piled up), retries a failed one submission at a
+time before running the next, and reports each outcome, which settles the batch's callers at
+once. An in-memory SQLite database (which a second connection cannot see) uses the engine like
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,6 +43,7 @@ from opencsms.errors import StorageError
 
 from .fencing import Fence, StaleLeaseError, check_fences, current_fence
 from .sqlite_batch import SqliteBatchConnection, StatementGroup, sqlite_target
+from .sqlite_worker import WRITER_NICE, Outcome
 from .statements import CompiledStatement, Params, Statement, WriteOp
 
 __all__ = ["GroupCommitWriter", "WriterStats"]
@@ -71,6 +78,17 @@ class WriterStats:
 
 
 @dataclass(slots=True)
+class _SentBatch:
+    """A batch handed to the SQLite connection whose outcome has not come back yet."""
+
+    batch: list[_Submission]
+    statements: list[Statement]
+    """The batch's statement groups, in the order they were sent."""
+    slots: dict[Statement, list[tuple[int, int]]]
+    """Per counted statement, where each row's count goes (submission index, op index)."""
+
+
+@dataclass(slots=True)
 class _Submission:
     ops: tuple[WriteOp, ...]
     future: asyncio.Future[RowCounts] | None
@@ -93,8 +111,10 @@ class GroupCommitWriter:
         *,
         max_batch_ops: int = DEFAULT_MAX_BATCH_OPS,
         sqlite_process: bool = True,
+        sqlite_nice: int = WRITER_NICE,
     ) -> None:
         self._sqlite_process = sqlite_process
+        self._sqlite_nice = sqlite_nice
         if max_batch_ops < 1:
             raise ValueError("max_batch_ops must be at least 1")
         self._engine = engine
@@ -105,6 +125,11 @@ class GroupCommitWriter:
         self._idle: asyncio.Future[None] | None = None
         """The writer task's wait for work, when it has none (woken by :meth:`_wake`)."""
         self._inflight: list[_Submission] = []
+        """The batch the engine path is committing."""
+        self._sent: deque[_SentBatch] = deque()
+        """Batches handed to the SQLite connection, oldest first, until their outcome is in."""
+        self._drained: asyncio.Future[None] | None = None
+        """The writer task's wait, when closing, for the outcomes of the batches sent."""
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._compiled: dict[Statement, CompiledStatement] = {}
@@ -143,12 +168,18 @@ class GroupCommitWriter:
             raise RuntimeError("writer already started")
         target = sqlite_target(self._engine)
         if target is not None:
-            connection = SqliteBatchConnection(target, process=self._sqlite_process)
+            connection = SqliteBatchConnection(
+                target,
+                process=self._sqlite_process,
+                merge_ops=self._max_batch_ops,
+                nice=self._sqlite_nice,
+            )
             try:
                 await connection.open()
             except sqlite3.Error as exc:
                 raise StorageError(f"cannot open the SQLite writer connection: {exc}") from exc
             self._sqlite = connection
+            _log_writer_priority(connection.child_pid, self._sqlite_nice)
         self._task = asyncio.create_task(self._run(), name="opencsms-group-commit")
 
     async def aclose(self) -> None:
@@ -240,6 +271,7 @@ class GroupCommitWriter:
             while True:
                 if not self._queue and not self._rows:
                     if self._closing:
+                        await self._outcomes_in()
                         return
                     self._idle = asyncio.get_running_loop().create_future()
                     try:
@@ -247,14 +279,28 @@ class GroupCommitWriter:
                     finally:
                         self._idle = None
                     continue
-                self._inflight = self._take_batch()
-                await self._commit_batch(self._inflight)
-                self._inflight = []
+                batch = self._take_batch()
+                if self._sqlite is not None:
+                    self._hand_over(self._sqlite, batch)
+                    await self._sqlite.written()
+                else:
+                    self._inflight = batch
+                    await self._commit_batch(batch)
+                    self._inflight = []
         except BaseException as exc:
             # A bug or a cancellation must not leave callers waiting forever.
             self._closing = True
             self._fail_all(exc)
             raise
+
+    async def _outcomes_in(self) -> None:
+        """Wait until every batch sent to the SQLite connection has its outcome."""
+        if self._sent:
+            self._drained = asyncio.get_running_loop().create_future()
+            try:
+                await self._drained
+            finally:
+                self._drained = None
 
     def _take_batch(self) -> list[_Submission]:
         # Submissions are never split: a caller's ops share one transaction, so a submission
@@ -298,8 +344,71 @@ class GroupCommitWriter:
         for submission, counts in zip(batch, results, strict=True):
             self._settle(submission, counts)
 
+    def _hand_over(self, connection: SqliteBatchConnection, batch: list[_Submission]) -> None:
+        """Send ``batch`` to the SQLite connection; :meth:`_on_outcome` settles it later."""
+        self.stats.batches += 1
+        groups: dict[Statement, list[Params]] = {}
+        owners: dict[Statement, list[int]] = {}
+        slots: dict[Statement, list[tuple[int, int]]] = {}
+        for s_index, submission in enumerate(batch):
+            for o_index, (statement, params) in enumerate(submission.ops):
+                rows = groups.get(statement)
+                if rows is None:
+                    rows = groups[statement] = []
+                    owners[statement] = []
+                rows.append(params)
+                owners[statement].append(s_index)
+                if statement.counted:
+                    slots.setdefault(statement, []).append((s_index, o_index))
+        plan = [
+            StatementGroup(self._compile(statement), rows, statement.counted)
+            for statement, rows in groups.items()
+        ]
+        sent = _SentBatch(batch, list(groups), slots)
+        self._sent.append(sent)
+        connection.send(plan, list(owners.values()), len(batch), partial(self._on_outcome, sent))
+
+    def _on_outcome(self, sent: _SentBatch, outcome: Outcome | sqlite3.Error) -> None:
+        """Settle the callers of a batch the SQLite connection has committed (or failed)."""
+        try:
+            self._sent.remove(sent)  # the oldest: outcomes come back in the order batches went
+        except ValueError:
+            return  # the writer stopped and failed it already
+        if not self._sent and self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        batch = sent.batch
+        if isinstance(outcome, sqlite3.Error):
+            # Lost with its writer process: it may or may not have committed (every write is
+            # idempotent, so the station's resend is safe).
+            for submission in batch:
+                self._settle_failure(submission, outcome)
+            return
+        counts, failures, commits, largest, batch_error = outcome
+        self.stats.commits += commits
+        self.stats.max_batch_ops = max(self.stats.max_batch_ops, largest)
+        if batch_error is not None:
+            self.stats.failed_batches += 1
+            log.warning(
+                "group commit of %d submissions failed (%s); retried one by one",
+                len(batch),
+                batch_error,
+            )
+        results: list[RowCounts | None] = [None] * len(batch)
+        for statement, group_counts in zip(sent.statements, counts, strict=True):
+            for (s_index, o_index), count in zip(
+                sent.slots.get(statement, ()), group_counts, strict=True
+            ):
+                _store_count(results, batch, s_index, o_index, count)
+        for s_index, (submission, result) in enumerate(zip(batch, results, strict=True)):
+            error = failures.get(s_index)
+            if error is None:
+                self.stats.ops += len(submission.ops)
+                self._settle(submission, result)
+            else:
+                self._settle_failure(submission, error)
+
     async def _transaction(self, batch: list[_Submission]) -> list[RowCounts | None]:
-        """Run ``batch`` in one transaction; return the row counts per submission.
+        """Run ``batch`` in one engine transaction; return the row counts per submission.
 
         ``None`` stands for "all -1": most submissions have no counted op, and not building a
         list for each of them keeps the event loop's share of a batch (and GC pressure) small.
@@ -319,34 +428,22 @@ class GroupCommitWriter:
                 rows.append(params)
                 if statement.counted:
                     slots.setdefault(statement, []).append((s_index, o_index))
-        if self._sqlite is not None:
-            plan = [
-                StatementGroup(self._compile(statement), rows, statement.counted)
-                for statement, rows in groups.items()
-            ]
-            counts = await self._sqlite.run(plan)
-            for statement, group_counts in zip(groups, counts, strict=True):
-                for (s_index, o_index), count in zip(
-                    slots.get(statement, ()), group_counts, strict=True
-                ):
-                    _store_count(results, batch, s_index, o_index, count)
-        else:
-            async with self._engine.begin() as conn:
-                fences = {f for f in (b.fence for b in batch) if f is not None}
-                if fences:  # a stale one fails the batch; the one-by-one retry isolates it
-                    await check_fences(conn, fences)
-                for statement, rows in groups.items():
-                    compiled = self._compile(statement)
-                    if statement.counted:
-                        for (s_index, o_index), params in zip(
-                            slots[statement], compiled.arrange(rows), strict=True
-                        ):
-                            result = await conn.exec_driver_sql(compiled.sql, params)
-                            _store_count(results, batch, s_index, o_index, result.rowcount)
-                    elif len(rows) == 1:
-                        await conn.exec_driver_sql(compiled.sql, compiled.arrange(rows)[0])
-                    else:
-                        await conn.exec_driver_sql(compiled.sql, compiled.arrange(rows))
+        async with self._engine.begin() as conn:
+            fences = {f for f in (b.fence for b in batch) if f is not None}
+            if fences:  # a stale one fails the batch; the one-by-one retry isolates it
+                await check_fences(conn, fences)
+            for statement, rows in groups.items():
+                compiled = self._compile(statement)
+                if statement.counted:
+                    for (s_index, o_index), params in zip(
+                        slots[statement], compiled.arrange(rows), strict=True
+                    ):
+                        result = await conn.exec_driver_sql(compiled.sql, params)
+                        _store_count(results, batch, s_index, o_index, result.rowcount)
+                elif len(rows) == 1:
+                    await conn.exec_driver_sql(compiled.sql, compiled.arrange(rows)[0])
+                else:
+                    await conn.exec_driver_sql(compiled.sql, compiled.arrange(rows))
         self.stats.commits += 1
         self.stats.ops += total
         self.stats.max_batch_ops = max(self.stats.max_batch_ops, total)
@@ -385,8 +482,9 @@ class GroupCommitWriter:
     def _fail_all(self, exc: BaseException) -> None:
         # Submissions of an interrupted batch may or may not have committed; their callers get
         # an error either way, which is safe because every write is idempotent (rule 7).
-        stranded = [*self._inflight, *self._queue]
+        stranded = [*self._inflight, *(s for sent in self._sent for s in sent.batch), *self._queue]
         self._inflight = []
+        self._sent.clear()
         self._queue.clear()
         self._rows = []
         for submission in stranded:
@@ -412,6 +510,27 @@ def _store_count(
     if counts is None:
         counts = results[s_index] = [-1] * len(batch[s_index].ops)
     counts[o_index] = count
+
+
+def _log_writer_priority(child_pid: int | None, wanted: int) -> None:
+    """Say at which niceness the SQLite writer process runs (raising it may have been refused)."""
+    if child_pid is None:
+        return
+    try:
+        nice = os.getpriority(os.PRIO_PROCESS, child_pid)
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+    except OSError:  # gone already: the next batch starts another
+        return
+    if wanted < 0 and nice >= own:
+        log.info(
+            "SQLite writer process %d runs at nice %d, the server's own: raising its priority "
+            "(sqlite_writer_nice = %d) needs root or CAP_SYS_NICE",
+            child_pid,
+            nice,
+            wanted,
+        )
+    else:
+        log.info("SQLite writer process %d runs at nice %d", child_pid, nice)
 
 
 def _describe(exc: BaseException) -> str:
