@@ -245,21 +245,18 @@ async def test_in_memory_sqlite_falls_back_to_the_engine() -> None:
 
 
 async def test_killed_writer_process_fails_its_batch_then_recovers(tmp_path: Path) -> None:
-    """A SQLite child killed while it holds a batch fails that batch's callers (they may resend:
-    writes are idempotent) and a fresh child takes the next batch; nothing committed before is
-    lost."""
+    """A SQLite child killed while it holds batches fails their callers (they may resend: writes
+    are idempotent) and a fresh child takes the next batch; nothing committed before is lost."""
     store = await Storage.open(f"sqlite:///{tmp_path / 'kill.db'}")
     try:
         connection, child = await _writing_child(store)
         os.kill(child, signal.SIGSTOP)  # the batch reaches the pipe, the child never answers
-        pending = asyncio.create_task(store.meter.add([_meter_record(1)]))
-        for _ in range(100):  # until the writer has handed the batch to the child
-            if connection._child is not None and connection._child.in_flight:
-                break
-            await asyncio.sleep(0)
+        # two batches in flight: the child holds one, the other waits in its socket
+        pending = [await _handed_over(store, store.meter.add([_meter_record(s)])) for s in (1, 2)]
         os.kill(child, signal.SIGKILL)
-        with pytest.raises(StorageError):
-            await pending
+        for lost in pending:
+            with pytest.raises(StorageError):
+                await lost
         await store.meter.add([_meter_record(1)])  # the resend succeeds on the new child
         assert connection.child_pid not in (None, child)
         await store.meter.add([_meter_record(2)])
