@@ -338,6 +338,34 @@ async def test_a_failed_batch_is_retried_before_the_batches_sent_after_it(tmp_pa
         await store.aclose()
 
 
+async def test_a_value_that_cannot_reach_the_writer_process_fails_only_its_caller(
+    tmp_path: Path,
+) -> None:
+    """A batch that cannot be handed to the child (a value that does not pickle: a bug in one
+    caller) is handed over again one submission at a time; the writer keeps running."""
+    store = await Storage.open(f"sqlite:///{tmp_path / 'pickle.db'}")
+    try:
+        await _writing_child(store)
+        [op] = store.meter.ops([_meter_record(9)])
+        unpicklable = WriteOp(op.statement, (*op.params[:-1], lambda: None))
+        results = await asyncio.gather(
+            store.meter.add([_meter_record(1)]),
+            store.writer.execute(unpicklable),
+            store.meter.add([_meter_record(2)]),
+            return_exceptions=True,
+        )
+        assert results[0] is None
+        assert results[2] is None
+        assert isinstance(results[1], StorageError)
+        assert "meter_values.insert" in str(results[1])
+        await store.meter.add([_meter_record(3)])
+        stored = await store.meter.for_station("CS-K", 10)
+        assert sorted(r.timestamp.second for r in stored) == [0, 1, 2, 3]
+        assert store.writer.stats.failed_submissions == 1
+    finally:
+        await store.aclose()
+
+
 async def _handed_over(store: Storage, write: Awaitable[None]) -> asyncio.Future[None]:
     """Start ``write`` and return it once the writer has sent its batch to the child."""
     connection = store.writer._sqlite

@@ -366,7 +366,21 @@ class GroupCommitWriter:
         ]
         sent = _SentBatch(batch, list(groups), slots)
         self._sent.append(sent)
-        connection.send(plan, list(owners.values()), len(batch), partial(self._on_outcome, sent))
+        try:
+            connection.send(
+                plan, list(owners.values()), len(batch), partial(self._on_outcome, sent)
+            )
+        except Exception as exc:
+            # Not handed over, so never answered: no child could be started (OSError), or a
+            # value does not pickle (a bug in one submission: sent alone, the others still go).
+            self._sent.remove(sent)
+            if len(batch) > 1 and not isinstance(exc, OSError):
+                self.stats.failed_batches += 1
+                for submission in batch:
+                    self._hand_over(connection, [submission])
+                return
+            for submission in batch:
+                self._settle_failure(submission, exc)
 
     def _on_outcome(self, sent: _SentBatch, outcome: Outcome | sqlite3.Error) -> None:
         """Settle the callers of a batch the SQLite connection has committed (or failed)."""
