@@ -78,9 +78,18 @@ async def running_csms(settings: Settings) -> AsyncIterator[Csms]:
         yield csms
 
 
+# uvicorn closes a kept-alive connection after 5 idle seconds; a client that reuses one at that
+# moment reads a closed socket (httpx.ReadError). The client lets idle connections go first.
+_KEEPALIVE_EXPIRY_S = 2.0
+
+
 def api_client(csms: Csms, token: str | None = ADMIN_TOKEN) -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{csms.ports.http}", headers=headers)
+    return httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{csms.ports.http}",
+        headers=headers,
+        limits=httpx.Limits(keepalive_expiry=_KEEPALIVE_EXPIRY_S),
+    )
 
 
 def basic_auth(user: str, password: str) -> dict[str, str]:
