@@ -347,19 +347,7 @@ class GroupCommitWriter:
     def _hand_over(self, connection: SqliteBatchConnection, batch: list[_Submission]) -> None:
         """Send ``batch`` to the SQLite connection; :meth:`_on_outcome` settles it later."""
         self.stats.batches += 1
-        groups: dict[Statement, list[Params]] = {}
-        owners: dict[Statement, list[int]] = {}
-        slots: dict[Statement, list[tuple[int, int]]] = {}
-        for s_index, submission in enumerate(batch):
-            for o_index, (statement, params) in enumerate(submission.ops):
-                rows = groups.get(statement)
-                if rows is None:
-                    rows = groups[statement] = []
-                    owners[statement] = []
-                rows.append(params)
-                owners[statement].append(s_index)
-                if statement.counted:
-                    slots.setdefault(statement, []).append((s_index, o_index))
+        groups, owners, slots = _group(batch)
         plan = [
             StatementGroup(self._compile(statement), rows, statement.counted)
             for statement, rows in groups.items()
@@ -428,20 +416,8 @@ class GroupCommitWriter:
         list for each of them keeps the event loop's share of a batch (and GC pressure) small.
         """
         results: list[RowCounts | None] = [None] * len(batch)
-        # Per statement, in first-appearance order: its rows and, if counted, where each row's
-        # count goes (submission index, op index).
-        groups: dict[Statement, list[Params]] = {}
-        slots: dict[Statement, list[tuple[int, int]]] = {}
-        total = 0
-        for s_index, submission in enumerate(batch):
-            total += len(submission.ops)
-            for o_index, (statement, params) in enumerate(submission.ops):
-                rows = groups.get(statement)
-                if rows is None:
-                    rows = groups[statement] = []
-                rows.append(params)
-                if statement.counted:
-                    slots.setdefault(statement, []).append((s_index, o_index))
+        groups, _, slots = _group(batch)
+        total = sum(len(submission.ops) for submission in batch)
         async with self._engine.begin() as conn:
             fences = {f for f in (b.fence for b in batch) if f is not None}
             if fences:  # a stale one fails the batch; the one-by-one retry isolates it
@@ -507,6 +483,31 @@ class GroupCommitWriter:
                 error.__cause__ = exc
                 submission.future.set_exception(error)
         self._queued_ops = 0
+
+
+_Slots = dict[Statement, list[tuple[int, int]]]
+"""Per counted statement, where each row's count goes (submission index, op index)."""
+
+
+def _group(
+    batch: list[_Submission],
+) -> tuple[dict[Statement, list[Params]], dict[Statement, list[int]], _Slots]:
+    """Per statement, in first-appearance order: its rows, the submission index of each row,
+    and, for counted statements, where each row's count goes (submission index, op index)."""
+    groups: dict[Statement, list[Params]] = {}
+    owners: dict[Statement, list[int]] = {}
+    slots: dict[Statement, list[tuple[int, int]]] = {}
+    for s_index, submission in enumerate(batch):
+        for o_index, (statement, params) in enumerate(submission.ops):
+            rows = groups.get(statement)
+            if rows is None:
+                rows = groups[statement] = []
+                owners[statement] = []
+            rows.append(params)
+            owners[statement].append(s_index)
+            if statement.counted:
+                slots.setdefault(statement, []).append((s_index, o_index))
+    return groups, owners, slots
 
 
 _UNREAD: RowCounts = []
