@@ -6,8 +6,8 @@ GIL from a busy event loop: measured at 1,000 stations and 2,000 messages/s, a b
 took 1.4 ms at the median and 12 ms at p99 for a commit SQLite does in 0.3 ms. Here the event
 loop itself writes the pickled batch to a socket and is woken by it when the answer is there.
 
-Requests are pipelined: :meth:`WriterProcess.send` writes one (through the non-blocking socket;
-what the buffer does not take is written as the child reads it, while the loop serves the
+Requests are pipelined: :meth:`WriterProcess.send_nowait` writes one (through the non-blocking
+socket; what the buffer does not take is written as the child reads it, while the loop serves the
 stations) and returns at once; answers come back in request order and each is handed to its
 callback from the socket's reader callback. The group-commit writer sends its next batch without
 waiting for the last one's commit, and the child commits what has arrived as soon as it is free:
@@ -48,8 +48,8 @@ Answer = tuple[bool, Any]
 """``(True, result)`` or ``(False, exception)``: the child's answer to one request."""
 
 AnswerCallback = Callable[[Answer | WriterProcessDied], None]
-"""Called with a request's answer, or with the child's death, from the socket's reader callback
-(or from :meth:`WriterProcess.send` itself when the child is gone)."""
+"""Called with a request's answer, or with the child's death, from the socket's callbacks (or
+from :meth:`WriterProcess.send_nowait` itself when the child is found gone)."""
 
 
 class WriterProcess:
@@ -225,11 +225,6 @@ class WriterProcess:
             self._written.append(waiter)
             await waiter
 
-    async def send(self, operation: str, argument: Any, on_answer: AnswerCallback) -> None:
-        """:meth:`send_nowait`, then wait until the request is in the socket."""
-        self.send_nowait(operation, argument, on_answer)
-        await self.written()
-
     async def request(self, operation: str, argument: Any = None) -> Any:
         """Run ``operation`` in the child and wait: its result, or the exception it raised."""
         answered: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
@@ -242,7 +237,7 @@ class WriterProcess:
             else:
                 answered.set_result(answer)
 
-        await self.send(operation, argument, on_answer)
+        self.send_nowait(operation, argument, on_answer)
         ok, value = await answered
         if ok:
             return value
