@@ -245,9 +245,9 @@ def serve(
             operation, argument = waiting.popleft()
             if operation == "run" and open_error is None:
                 requests = [argument]
-                ops = _ops(argument)
+                ops = _plan_ops(argument[0])
                 while waiting and waiting[0][0] == "run":
-                    size = _ops(waiting[0][1])
+                    size = _plan_ops(waiting[0][1][0])
                     if ops + size > merge_ops:
                         break
                     requests.append(waiting.popleft()[1])
@@ -260,8 +260,8 @@ def serve(
                 return
 
 
-def _ops(request: Request) -> int:
-    return sum(len(rows) for _, rows, _ in request[0])
+def _plan_ops(plan: Plan) -> int:
+    return sum(len(rows) for _, rows, _ in plan)
 
 
 def _answer(operation: str, argument: Any, open_error: BaseException | None) -> bytes:
@@ -344,7 +344,7 @@ def run_requests(requests: Sequence[Request]) -> list[Outcome]:
             pass  # some request fails: find it by running them one at a time
         else:
             outcomes: list[Outcome] = []
-            largest = sum(len(rows) for _, rows, _ in plan)
+            largest = _plan_ops(plan)
             start = 0
             for index, (request_plan, _, _) in enumerate(requests):
                 end = start + len(request_plan)
@@ -359,7 +359,7 @@ def run_requests(requests: Sequence[Request]) -> list[Outcome]:
 def _run_request(request: Request) -> Outcome:
     plan, owners, submissions = request
     try:
-        return run_plan(plan), {}, 1, sum(len(rows) for _, rows, _ in plan), None
+        return run_plan(plan), {}, 1, _plan_ops(plan), None
     except Exception as exc:
         if submissions <= 1:
             return [[] for _ in plan], {0: exc}, 0, 0, None
@@ -367,28 +367,27 @@ def _run_request(request: Request) -> Outcome:
     counts: list[list[int]] = [[0] * len(rows) if counted else [] for _, rows, counted in plan]
     failures: dict[int, BaseException] = {}
     commits = largest = 0
-    for submission in range(submissions):
-        # this submission's rows of each group, and where each row sits in its group
-        own_plan: list[tuple[str, list[tuple[Any, ...]], bool]] = []
-        places: list[tuple[int, list[int]]] = []
-        for group, ((sql, rows, counted), group_owners) in enumerate(
-            zip(plan, owners, strict=True)
-        ):
-            at = [row for row, owner in enumerate(group_owners) if owner == submission]
-            if at:
-                own_plan.append((sql, [rows[row] for row in at], counted))
-                places.append((group, at))
-        if not own_plan:
-            continue
+    # per submission: for each group it has rows in (in group order), where they sit in it
+    places: list[dict[int, list[int]]] = [{} for _ in range(submissions)]
+    for group, group_owners in enumerate(owners):
+        for row, owner in enumerate(group_owners):
+            places[owner].setdefault(group, []).append(row)
+    for submission, own in enumerate(places):
+        if not own:
+            continue  # nothing to write (a flush barrier)
+        own_plan = [
+            (plan[group][0], [plan[group][1][row] for row in at], plan[group][2])
+            for group, at in own.items()
+        ]
         try:
             own_counts = run_plan(own_plan)
         except Exception as exc:
             failures[submission] = exc
             continue
         commits += 1
-        largest = max(largest, sum(len(rows) for _, rows, _ in own_plan))
-        for (group, at), group_counts in zip(places, own_counts, strict=True):
-            for row, count in zip(at, group_counts, strict=False):
+        largest = max(largest, _plan_ops(own_plan))
+        for (group, at), group_counts in zip(own.items(), own_counts, strict=True):
+            for row, count in zip(at, group_counts, strict=False):  # counted groups only
                 counts[group][row] = count
     return counts, failures, commits, largest, batch_error
 
@@ -404,7 +403,7 @@ def run_plan(plan: Plan) -> list[list[int]]:
         raise sqlite3.ProgrammingError("the writer connection is closed")
     cursor = conn.cursor()
     try:
-        pages = checkpoint_pages(sum(len(rows) for _, rows, _ in plan))
+        pages = checkpoint_pages(_plan_ops(plan))
         if pages != _checkpoint_pages:
             cursor.execute(f"PRAGMA wal_autocheckpoint={pages}")
             _checkpoint_pages = pages
