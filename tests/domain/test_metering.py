@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -11,8 +12,10 @@ from opencsms.domain.metering import (
     ENERGY_REGISTER,
     POWER,
     outlet_power_energy,
+    record_power_energy,
     register_readings,
     samples_of,
+    samples_power_energy,
     session_energy,
     to_base_unit,
 )
@@ -168,3 +171,9 @@ def test_outlet_power_energy_agrees_with_the_parsed_samples(
 ) -> None:
     record = element(0, samples)
     assert outlet_power_energy(record.samples_json) == _reference_power_energy(record)
+    # a record just received carries the reading worked out from the parsed frame
+    parsed = samples_power_energy(orjson.loads(record.samples_json))
+    assert parsed == _reference_power_energy(record)
+    received = dataclasses.replace(record, _outlet=parsed)
+    assert record_power_energy(received) == _reference_power_energy(record)
+    assert record_power_energy(record) == _reference_power_energy(record)

@@ -270,9 +270,9 @@ def public_event(event: FleetEvent, seq: int, now: datetime) -> PublicEvent | No
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per stored meter value, and a frozen init costs 4x
 class _Untranslated:
-    """A held meter-values event that no listener wanted when it happened."""
+    """A held meter-values event that no listener wanted when it happened (never modified)."""
 
     id: int
     event: MeterValuesStored
@@ -376,12 +376,16 @@ class EventFeed:
                 listener.close()
 
     async def _read(self, subscription: Subscription, *, local: bool) -> None:
+        clock = self._clock
         while True:
-            for event in await subscription.batch():
-                self.publish(event, local=local)
+            events = await subscription.batch()
+            now = clock.now()  # one reading for the batch: they arrived within one loop turn
+            for event in events:
+                self.publish(event, local=local, at=now)
 
-    def publish(self, event: FleetEvent, *, local: bool = True) -> None:
-        now = self._clock.now()
+    def publish(self, event: FleetEvent, *, local: bool = True, at: datetime | None = None) -> None:
+        """Number, hold and fan out one event; ``at``: when the feed saw it (default: now)."""
+        now = self._clock.now() if at is None else at
         if type(event) is MeterValuesStored and not self._wanted(event.station_id, local):
             # Most of a busy node's events, and usually nobody listening for them: numbered and
             # held for a replay as they are, translated only if a resuming client asks for them.

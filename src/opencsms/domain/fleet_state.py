@@ -28,7 +28,7 @@ from opencsms.domain.fleet_events import (
     StatusChanged,
     TransactionChanged,
 )
-from opencsms.domain.metering import outlet_power_energy
+from opencsms.domain.metering import record_power_energy
 from opencsms.domain.model import ConnectorStatus, MeterValueRecord
 from opencsms.domain.transaction_model import Transaction, TransactionStatus
 
@@ -62,7 +62,7 @@ def latest_readings(records: Sequence[MeterValueRecord]) -> Readings:
     energy: float | None = None
     ordered = records if len(records) == 1 else sorted(records, key=lambda r: r.timestamp)
     for record in ordered:
-        record_power, record_energy = outlet_power_energy(record.samples_json)
+        record_power, record_energy = record_power_energy(record)
         if record_power is not None:
             power = record_power
         if record_energy is not None:

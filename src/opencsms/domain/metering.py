@@ -18,7 +18,7 @@ samples: a register is cumulative, so a sum double counts, and a lost sample wou
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,8 +32,10 @@ __all__ = [
     "POWER",
     "Sample",
     "outlet_power_energy",
+    "record_power_energy",
     "register_readings",
     "samples_of",
+    "samples_power_energy",
     "session_energy",
     "to_base_unit",
 ]
@@ -107,6 +109,13 @@ def samples_of(record: MeterValueRecord) -> list[Sample]:
     return out
 
 
+def record_power_energy(record: MeterValueRecord) -> tuple[float | None, float | None]:
+    """:func:`outlet_power_energy` of one record: worked out when it was received, else from
+    its stored JSON."""
+    outlet = record._outlet
+    return outlet if outlet is not None else outlet_power_energy(record.samples_json)
+
+
 @functools.lru_cache(maxsize=4096)
 def outlet_power_energy(samples_json: str) -> tuple[float | None, float | None]:
     """(W, Wh) of one ``meterValue`` element at the outlet: the active import power and energy
@@ -117,9 +126,16 @@ def outlet_power_energy(samples_json: str) -> tuple[float | None, float | None]:
     looks only at the two measurands they show, builds no :class:`Sample`, and remembers the
     latest elements: the second view of the same element costs a dictionary lookup.
     """
+    return samples_power_energy(orjson.loads(samples_json))
+
+
+def samples_power_energy(
+    samples: Iterable[Mapping[str, Any]],
+) -> tuple[float | None, float | None]:
+    """:func:`outlet_power_energy` of a ``sampledValue`` list already parsed."""
     totals: dict[str, float] = {}
     phases: dict[str, float] = {}
-    for item in orjson.loads(samples_json):
+    for item in samples:
         measurand = item.get("measurand") or ENERGY_REGISTER
         if measurand != POWER and measurand != ENERGY_REGISTER:
             continue
@@ -130,8 +146,9 @@ def outlet_power_energy(samples_json: str) -> tuple[float | None, float | None]:
             continue
         if phase is None and measurand in totals:
             continue
+        raw: Any = item.get("value")
         try:
-            number = float(item.get("value"))
+            number = float(raw)
         except (TypeError, ValueError):
             continue
         unit_of_measure = item.get("unitOfMeasure") or {}

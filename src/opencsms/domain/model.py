@@ -156,6 +156,15 @@ class MeterValueRecord:
     samples_json: str
     context: str | None
     received_at: datetime
+    _outlet: tuple[float | None, float | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """(W, Wh) at the outlet (``metering.outlet_power_energy``), worked out from the parsed frame
+    on a record made from one; ``None`` on a record read back. The live views read it instead of
+    parsing ``samples_json`` again. Two numbers, not the parsed samples: a record holding those
+    measured 5 % slower at 1,000 stations (the event feed's replay buffer keeps the last 1,000
+    events, so ten more dicts per message stayed alive, and were freed cold, later). The
+    leading underscore keeps it off the cluster bus (orjson skips such fields)."""
 
 
 @dataclass(frozen=True, slots=True)

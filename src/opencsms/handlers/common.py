@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from opencsms.domain.metering import samples_power_energy
 from opencsms.domain.model import MeterValueRecord
 
 StationCall = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -47,6 +48,7 @@ def meter_value_records(
                 samples_json=orjson.dumps(samples).decode(),
                 context=context,
                 received_at=received_at,
+                _outlet=samples_power_energy(samples),
             )
         )
     return records
