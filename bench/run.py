@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py                      # what ``make bench`` runs
     .venv/bin/python bench/run.py --targets ocpp-lib,bare --stations 1,100 --duration 5
+    .venv/bin/python bench/run.py --stations 1000 --repeat 3   # the issue's figure, drift-proof
 
 Targets (see bench/README.md):
 
@@ -12,7 +13,8 @@ Targets (see bench/README.md):
 For each cell the server starts as a subprocess on a free port, the orchestrator waits until the
 port accepts TCP connections, runs ``bench/loadgen.py`` as a second process, reads its JSON report
 and stops the server (SIGINT, then SIGKILL after a timeout). Targets are interleaved per cell so
-background drift on a shared machine hits all three alike. The table goes to stdout; the full
+background drift on a shared machine hits all three alike; ``--repeat N`` runs N such rounds and
+quotes the ratio of the medians, with every round's own ratio. The table goes to stdout; the full
 results go to ``bench/results/`` (git-ignored) as JSON plus the same table in Markdown.
 """
 
@@ -27,6 +29,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -263,21 +266,43 @@ def table(cells: list[dict[str, Any]]) -> str:
             f"{c.get('connect_failures', 0)} | {_fmt(c.get('server_cores'), '.2f')} | "
             f"{_fmt(c.get('loadgen_cores'), '.2f')} |"
         )
-    by_key = {(c["target"], c["version"], c["stations"]): c.get("msg_per_s") for c in cells}
-    ratios = []
-    for (target, version, stations), rate in by_key.items():
-        if target != "opencsms" or not rate:
-            continue
-        parts = []
-        for base in ("ocpp-lib", "bare"):
-            base_rate = by_key.get((base, version, stations))
-            if base_rate:
-                parts.append(f"{rate / base_rate:.1f}× {base}")
-        if parts:
-            ratios.append(f"- OpenCSMS, {LABELS[version]}, C = {stations}: " + ", ".join(parts))
+    ratios = ratio_lines(cells)
     if ratios:
         rows += ["", "Throughput ratio (target: ≥ 10× ocpp-lib at C = 1000):", *ratios]
     return "\n".join(rows)
+
+
+def ratio_lines(cells: list[dict[str, Any]]) -> list[str]:
+    """OpenCSMS ÷ each baseline per version and station count.
+
+    With one round, the plain ratio. With several (``--repeat``), every target ran once per round,
+    one after the other, so a machine whose speed drifts during the run moves all of a round's
+    targets alike: the ratio of the medians is quoted, with each round's own ratio beside it.
+    """
+    rates: dict[tuple[str, str, int], dict[int, float]] = {}
+    for c in cells:
+        if c.get("msg_per_s"):
+            key = (c["target"], c["version"], c["stations"])
+            rates.setdefault(key, {})[c.get("round", 1)] = c["msg_per_s"]
+    lines = []
+    for (target, version, stations), ours in rates.items():
+        if target != "opencsms":
+            continue
+        parts = []
+        for base in ("ocpp-lib", "bare"):
+            theirs = rates.get((base, version, stations))
+            if not theirs:
+                continue
+            ratio = statistics.median(ours.values()) / statistics.median(theirs.values())
+            part = f"{ratio:.1f}× {base}"
+            rounds = sorted(set(ours) & set(theirs))
+            if len(rounds) > 1:
+                each = ", ".join(f"{ours[r] / theirs[r]:.1f}" for r in rounds)
+                part += f" (medians of {len(rounds)} rounds; by round: {each})"
+            parts.append(part)
+        if parts:
+            lines.append(f"- OpenCSMS, {LABELS[version]}, C = {stations}: " + "; ".join(parts))
+    return lines
 
 
 def environment() -> dict[str, Any]:
@@ -315,7 +340,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--opencsms", default=str(Path(sys.executable).parent / "opencsms"))
     p.add_argument("--lib-uvloop", action="store_true", help="run the ocpp-lib server on uvloop")
     p.add_argument("--out", type=Path, default=None, help="JSON path (default bench/results/…)")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds per version and station count, each target once per round (median ratios)",
+    )
     args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
     args.targets = [t for t in args.targets.split(",") if t]
     args.stations = [int(s) for s in args.stations.split(",") if s]
     args.versions = [v for v in args.versions.split(",") if v]
@@ -334,20 +367,28 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out: Path = args.out or BENCH / "results" / f"bench-{stamp}.json"
     meta = environment()
-    meta.update(duration_s=args.duration, warmup_s=args.warmup, processes=args.processes)
+    meta.update(
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        processes=args.processes,
+        repeat=args.repeat,
+    )
     cells: list[dict[str, Any]] = []
     for version in args.versions:
         for stations in args.stations:
-            for target in args.targets:
-                print(
-                    f"… {target:9} {LABELS[version]:23} C={stations}", file=sys.stderr, flush=True
-                )
-                cell = run_cell(target, version, stations, args)
-                cells.append(cell)
-                if "failure" in cell:
-                    print(f"  FAILED: {cell['failure'][:300]}", file=sys.stderr, flush=True)
-                else:
-                    print(f"  {cell['msg_per_s']:,.0f} msg/s", file=sys.stderr, flush=True)
+            for round_ in range(1, args.repeat + 1):
+                for target in args.targets:
+                    label = f"… {target:9} {LABELS[version]:23} C={stations}"
+                    if args.repeat > 1:
+                        label += f" round {round_}/{args.repeat}"
+                    print(label, file=sys.stderr, flush=True)
+                    cell = run_cell(target, version, stations, args)
+                    cell["round"] = round_
+                    cells.append(cell)
+                    if "failure" in cell:
+                        print(f"  FAILED: {cell['failure'][:300]}", file=sys.stderr, flush=True)
+                    else:
+                        print(f"  {cell['msg_per_s']:,.0f} msg/s", file=sys.stderr, flush=True)
     md = table(cells)
     print(md)
     out.parent.mkdir(parents=True, exist_ok=True)
