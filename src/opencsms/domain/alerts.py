@@ -151,6 +151,10 @@ class AlertService:
                 tasks.create_task(self._follow_remote(remote))
                 while True:
                     for event in await subscription.batch():
+                        if type(event) is MeterValuesStored and not self._open:
+                            # most events of a busy node, and nothing to clear: no coroutine
+                            self._track(event)
+                            continue
                         try:
                             await self.observe(event)
                         except Exception:  # any error (a PostgreSQL outage is the driver's

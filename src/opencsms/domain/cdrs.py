@@ -460,6 +460,8 @@ class CostService:
 
 
 def _accepts(event: FleetEvent) -> bool:
+    if type(event) is MeterValuesStored:  # one per station message: the cheapest check first
+        return True
     return isinstance(event, MeterValuesStored | StationConnected) or (
         isinstance(event, TransactionChanged) and not event.transaction.open
     )

@@ -28,6 +28,7 @@ from opencsms.domain.job_model import Job
 from opencsms.domain.model import ConnectorStatus, MeterValueRecord, StationEvent
 from opencsms.domain.security_events import SecurityEvent
 from opencsms.domain.transaction_model import Transaction
+from opencsms.value_class import value_class
 
 __all__ = [
     "AlertChanged",
@@ -116,7 +117,7 @@ class TransactionChanged:
     started: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class MeterValuesStored:
     """Meter values were stored (MeterValues, or those inside a TransactionEvent/StopTransaction).
 

@@ -22,6 +22,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from opencsms.value_class import value_class
+
 __all__ = [
     "BootInfo",
     "ConnectorStatus",
@@ -139,7 +141,7 @@ class FrameRecord:
     id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class MeterValueRecord:
     """One ``meterValue`` element (1.6 §7.30 MeterValue, 2.0.1 MeterValueType).
 

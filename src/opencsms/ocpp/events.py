@@ -8,6 +8,7 @@ from typing import Any
 from opencsms.errors import CallFailedError
 from opencsms.ocpp.frames import Call, Send
 from opencsms.ocpp.tolerance import Deviation
+from opencsms.value_class import value_class
 
 __all__ = [
     "CallCompleted",
@@ -39,7 +40,7 @@ class PendingCall:
     deadline: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class IncomingCall:
     """A validated CALL from the peer; answer it with ``answer()`` or ``answer_error()``.
 

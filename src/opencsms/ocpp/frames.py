@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from opencsms.value_class import value_class
+
 __all__ = [
     "MAX_DESCRIPTION_LENGTH",
     "MAX_MESSAGE_ID_LENGTH",
@@ -50,7 +52,7 @@ class MessageType(enum.IntEnum):
     SEND = 6  # OCPP 2.1 only
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Call:
     """A request: ``[2, message_id, action, payload]``."""
 
