@@ -149,12 +149,15 @@ class StationConnection:
 
     async def run(self) -> None:
         """Serve the connection until the socket closes."""
-        self._reader = asyncio.current_task()
         try:
             async with asyncio.TaskGroup() as tasks:
                 deadlines = tasks.create_task(self._watch_deadlines())
+                # The reader is a task of its own, not awaited inline: it wakes twice per station
+                # message (the frame, then its commit), and each wake-up resumes every coroutine
+                # it is awaited through (the server's handler, the gateway, the node's own).
+                self._reader = tasks.create_task(self._read())
                 try:
-                    await self._read()
+                    await self._reader
                 finally:
                     deadlines.cancel()
         finally:
