@@ -82,3 +82,34 @@ async def test_a_bad_entry_is_refused_naming_it(tmp_path: Path) -> None:
     (tmp_path / "shape.toml").write_text('load_groups = ["site"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="load_groups"):
         load_settings_file(tmp_path / "shape.toml")
+
+
+async def test_managed_follows_every_member_change(tmp_path: Path) -> None:
+    # managed() answers every stored meter value from a set derived from the members: each kind
+    # of change must reach it (joining, leaving, the group deleted, an EVSE joining alone).
+    async with running_csms(provisioned(tmp_path, SITE.format(site_a=100))) as csms:
+        lm = csms.load_management
+        assert lm.managed("PV-1")
+        assert lm.managed("PV-2")  # one EVSE of it is a member
+        async with api_client(csms) as api:
+            left = await api.delete("/api/v1/load-groups/feeder-1/members/PV-1")
+            assert left.status_code == 204, left.text
+            assert not lm.managed("PV-1")
+            joined = await api.put("/api/v1/load-groups/site/members/PV-1", params={"evse_id": 2})
+            assert joined.status_code == 200, joined.text
+            assert lm.managed("PV-1")
+            for station, evse in (("PV-1", 2), ("PV-2", 1)):
+                gone = await api.delete(
+                    f"/api/v1/load-groups/{'site' if station == 'PV-1' else 'feeder-1'}"
+                    f"/members/{station}",
+                    params={"evse_id": evse},
+                )
+                assert gone.status_code == 204, gone.text
+            assert not lm.managed("PV-1")
+            assert not lm.managed("PV-2")
+            back = await api.put("/api/v1/load-groups/feeder-1/members/PV-2")
+            assert back.status_code == 200, back.text
+            assert lm.managed("PV-2")
+            deleted = await api.delete("/api/v1/load-groups/feeder-1")
+            assert deleted.status_code == 204, deleted.text
+            assert not lm.managed("PV-2")

@@ -332,6 +332,9 @@ class CostService:
                         try:
                             if type(event) is MeterValuesStored:
                                 station_id = event.station_id
+                                version = self._versions.get(station_id)
+                                if version is not None and not self._shows_running_cost(version):
+                                    continue  # the usual 1.6 case: nothing to look at (_due)
                                 ids = (r.transaction_id for r in event.records)
                                 for transaction_id in self._due(station_id, ids):
                                     await self._running(station_id, transaction_id, sends)

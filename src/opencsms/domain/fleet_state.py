@@ -244,24 +244,42 @@ class FleetState:
 
     def _meter(self, event: MeterValuesStored) -> None:
         live = self._station(event.station_id)
+        records = event.records
+        if len(records) == 1:  # one meterValue element per message, nearly always
+            record = records[0]
+            transaction_id = record.transaction_id
+            if transaction_id is None:
+                return
+            for session in live.sessions.values():
+                if session.transaction_id == transaction_id:
+                    power_w, energy_wh = record_power_energy(record)
+                    self._apply(session, power_w, energy_wh, record.received_at)
+            return
         by_tx: dict[str, list[MeterValueRecord]] = {}
-        for record in event.records:
+        for record in records:
             if record.transaction_id is not None:
                 by_tx.setdefault(record.transaction_id, []).append(record)
         if not by_tx:
             return
         for session in live.sessions.values():
-            records = by_tx.get(session.transaction_id)
-            if not records:
+            own = by_tx.get(session.transaction_id)
+            if not own:
                 continue
-            readings = latest_readings(records)
-            if readings.power_w is not None:
-                session.power_w = readings.power_w
-            if readings.energy_wh is not None:
-                if session.meter_start_wh is None:
-                    session.meter_start_wh = readings.energy_wh
-                session.energy_wh = max(0.0, readings.energy_wh - session.meter_start_wh)
-            session.updated_at = records[-1].received_at
+            readings = latest_readings(own)
+            self._apply(session, readings.power_w, readings.energy_wh, own[-1].received_at)
+
+    @staticmethod
+    def _apply(
+        session: SessionLive, power_w: float | None, energy_wh: float | None, at: datetime
+    ) -> None:
+        """Apply the latest power (W) and register (Wh) at the outlet to a session."""
+        if power_w is not None:
+            session.power_w = power_w
+        if energy_wh is not None:
+            if session.meter_start_wh is None:
+                session.meter_start_wh = energy_wh
+            session.energy_wh = max(0.0, energy_wh - session.meter_start_wh)
+        session.updated_at = at
 
     def _roll_day(self) -> None:
         today = self._clock.now().date()

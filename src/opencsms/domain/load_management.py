@@ -66,6 +66,9 @@ class LoadManagementService:
         self.on_change: Callable[[str], None] = on_change or (lambda _reason: None)
         self._groups: dict[str, LoadGroup] = {}
         self._members: dict[tuple[str, int], GroupMember] = {}
+        self._managed: frozenset[str] | None = None
+        """The stations with a member, derived from ``_members`` when first asked after a change:
+        every stored meter value asks, and members change only by operator request."""
         self._lock = asyncio.Lock()
         """Serialises changes: two edits must not both pass the cycle check."""
 
@@ -75,6 +78,7 @@ class LoadManagementService:
         self._members = {
             (m.station_id, m.evse_id): m for m in await self._store.load_management.members()
         }
+        self._managed = None
 
     # ------------------------------------------------------------------ reading
 
@@ -100,7 +104,10 @@ class LoadManagementService:
 
     def managed(self, station_id: str) -> bool:
         """Whether the station or one of its EVSEs is under a group."""
-        return any(sid == station_id for sid, _ in self._members)
+        managed = self._managed
+        if managed is None:
+            managed = self._managed = frozenset(sid for sid, _ in self._members)
+        return station_id in managed
 
     def member_for(self, station_id: str, evse_id: int) -> GroupMember | None:
         """The member an EVSE's sessions hang under: the EVSE's own, else the station's."""
@@ -188,6 +195,7 @@ class LoadManagementService:
             del self._groups[group_id]
             for key in [k for k, m in self._members.items() if m.group_id == group_id]:
                 del self._members[key]
+            self._managed = None
         self.on_change(f"group {group_id} deleted")
 
     async def set_external(
@@ -246,6 +254,7 @@ class LoadManagementService:
             self.group(group_id)
             await self._store.load_management.save_member(member)
             self._members[(station_id, evse_id)] = member
+            self._managed = None
         self.on_change(f"{station_id} joined {group_id}")
         return member
 
@@ -299,4 +308,5 @@ class LoadManagementService:
                     f"station {station_id!r} evse {evse_id} is not in load group {group_id!r}"
                 )
             self._members.pop((station_id, evse_id), None)
+            self._managed = None
         self.on_change(f"{station_id} left {group_id}")

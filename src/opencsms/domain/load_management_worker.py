@@ -337,6 +337,10 @@ class LoadManagementWorker:
         while True:
             for event in await subscription.batch():
                 try:
+                    if type(event) is MeterValuesStored:  # one per station message: no coroutine
+                        if self._service.managed(event.station_id):
+                            self._meter(event)
+                        continue
                     await self._on_event(event)
                 except Exception:  # a bug must not stop the manager; the safety round catches up
                     log.exception("load management: event %r failed", type(event).__name__)
