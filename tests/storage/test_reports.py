@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from sqlalchemy import text
+
 from opencsms.domain.model import (
     ConnectorStatus,
     MeterValueRecord,
@@ -12,6 +14,7 @@ from opencsms.domain.model import (
     TransactionEventRecord,
 )
 from opencsms.storage import Storage
+from opencsms.storage.digests import samples_digest
 
 from .conftest import T0
 
@@ -86,6 +89,25 @@ async def test_meter_values_are_idempotent_with_and_without_transaction(storage:
     assert stored[0] == sample(10, "42")  # newest first
     assert {r.transaction_id for r in stored} == {None, "42"}
     assert sample(0, None) in stored
+
+
+async def test_every_writer_stores_the_same_digest_so_a_resend_is_known_across_them(
+    storage: Storage,
+) -> None:
+    """On SQLite the insert computes the content digest itself (an SQL function); PostgreSQL gets
+    it from Python. Both must store exactly :func:`samples_digest`: rows written before the SQL
+    function existed, or by the other writer mode, carry it, and a resend must match them."""
+    samples = '[{"value":"7","measurand":"Power.Active.Import","unit":"kW"}]'
+    record = replace(sample(5, "77"), samples_json=samples)
+    await storage.meter.add([record])
+    async with storage.engine.connect() as conn:
+        stored = (
+            await conn.execute(text("SELECT samples, samples_digest FROM meter_values"))
+        ).all()
+    assert [tuple(row) for row in stored] == [(samples, samples_digest(samples))]
+    # a row stored with that digest by another writer is what a resend meets
+    await storage.meter.add([record])
+    assert len(await storage.meter.for_transaction("CP-1", "77")) == 1
 
 
 async def test_different_readings_with_one_timestamp_are_all_kept(storage: Storage) -> None:

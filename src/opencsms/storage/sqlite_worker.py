@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+from opencsms.storage.digests import SAMPLES_DIGEST_SQL_FUNCTION, samples_digest
+
 __all__ = [
     "Outcome",
     "Plan",
@@ -109,10 +111,14 @@ def configure_sqlite_connection(dbapi_connection: Any) -> None:
     """Apply OpenCSMS's SQLite settings to a DB-API (``sqlite3``-like) connection.
 
     WAL, ``synchronous=FULL`` (a station's message is acknowledged only once it is durable),
-    :data:`SQLITE_BUSY_TIMEOUT_MS` and foreign keys. Used for every pooled connection and for the
-    group-commit writer's own connection.
+    :data:`SQLITE_BUSY_TIMEOUT_MS`, foreign keys, and the SQL function the meter-value insert
+    computes its identity digest with (``digests.SAMPLES_DIGEST_SQL_FUNCTION``). Used for every
+    pooled connection and for the group-commit writer's own connection.
     """
     # journal_mode persists in the file, the rest is per-connection state.
+    dbapi_connection.create_function(
+        SAMPLES_DIGEST_SQL_FUNCTION, 1, samples_digest, deterministic=True
+    )
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.engine import Row
 
 from opencsms.domain.model import MeterValueRecord
 
+from ..digests import SAMPLES_DIGEST_SQL_FUNCTION, samples_digest
 from ..statements import Statement, WriteOp
 from ..tables import meter_values
 from .base import Repository, dialect_insert, storage_errors
@@ -20,11 +20,6 @@ __all__ = ["NO_TRANSACTION", "MeterRepository", "samples_digest"]
 NO_TRANSACTION = ""
 """Stored ``transaction_id`` of samples taken outside a transaction (NULL would defeat the unique
 index: NULL is distinct from NULL, so a resent sample would be stored twice)."""
-
-
-def samples_digest(samples_json: str) -> str:
-    """The content part of a meter value's identity (a resend has the same samples)."""
-    return hashlib.blake2b(samples_json.encode("utf-8"), digest_size=8).hexdigest()
 
 
 _COLUMNS = (
@@ -39,12 +34,23 @@ _COLUMNS = (
     "samples_digest",
 )
 
+
+def _insert_values(dialect: str) -> dict[str, Any]:
+    """The inserted values: on SQLite the digest is worked out by the writer's connection (an SQL
+    function over the same ``samples``), so the event loop does not hash; PostgreSQL gets it
+    from the repository."""
+    values: dict[str, Any] = {name: bindparam(name) for name in _COLUMNS}
+    if dialect == "sqlite":
+        values["samples_digest"] = getattr(func, SAMPLES_DIGEST_SQL_FUNCTION)(bindparam("samples"))
+    return values
+
+
 _INSERT = Statement(
     "meter_values.insert",
     _COLUMNS,
     lambda d: (
         dialect_insert(d, meter_values)
-        .values({name: bindparam(name) for name in _COLUMNS})
+        .values(_insert_values(d))
         .on_conflict_do_nothing(
             index_elements=[
                 "station_id",
@@ -72,6 +78,11 @@ def _from_row(row: Row[Any]) -> MeterValueRecord:
     )
 
 
+def _computed_by_sqlite(_samples_json: str) -> None:
+    """The insert's digest on SQLite: the statement computes it (:func:`_insert_values`)."""
+    return None
+
+
 class MeterRepository(Repository):
     """Table ``meter_values``; a resend of the same element stores nothing new (rule 7)."""
 
@@ -89,6 +100,7 @@ class MeterRepository(Repository):
     def ops(self, records: Iterable[MeterValueRecord]) -> list[WriteOp]:
         """The writes of :meth:`add`, for a repository that commits them with its own ops."""
         ts = self._ts
+        digest = samples_digest if self._dialect != "sqlite" else _computed_by_sqlite
         return [
             WriteOp(
                 _INSERT,
@@ -101,7 +113,7 @@ class MeterRepository(Repository):
                     r.samples_json,
                     r.context,
                     ts(r.received_at),
-                    samples_digest(r.samples_json),
+                    digest(r.samples_json),
                 ),
             )
             for r in records

@@ -29,7 +29,7 @@ _OLD = ("station_id", "timestamp", "evse_id", "transaction_id")
 
 
 def _digest(samples: str) -> str:
-    # Must match storage.repositories.meter.samples_digest.
+    # Must match storage.digests.samples_digest.
     return hashlib.blake2b(samples.encode("utf-8"), digest_size=8).hexdigest()
 
 
