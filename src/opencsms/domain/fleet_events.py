@@ -387,7 +387,18 @@ class FleetEvents:
         if route is None:
             route = self._route(type(event))
         for subscription in route:
-            subscription.offer(event)
+            # Subscription.offer, inline (keep the two alike): each stored meter value passes
+            # here for every subscriber, and the method call was a fifth of the fan-out's cost.
+            accepts = subscription._accepts
+            if accepts is not None and not accepts(event):
+                continue
+            events = subscription._events
+            if len(events) == subscription._size:
+                subscription.dropped += 1  # the deque's maxlen drops the oldest
+            events.append(event)
+            waiter = subscription._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
         if self.forward is not None:
             self.forward(event)
 
