@@ -267,18 +267,6 @@ class Subscription:
         self.dropped = 0
         """Events lost because the subscriber fell behind (oldest first)."""
 
-    def offer(self, event: FleetEvent) -> None:
-        accepts = self._accepts
-        if accepts is not None and not accepts(event):
-            return
-        events = self._events
-        if len(events) == self._size:
-            self.dropped += 1  # the deque's maxlen drops the oldest
-        events.append(event)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
     async def get(self) -> FleetEvent:
         events = self._events
         if not events:
@@ -317,6 +305,25 @@ class Subscription:
     async def _iterate(self) -> AsyncIterator[FleetEvent]:
         while True:
             yield await self.get()
+
+
+def _offer(subscriptions: Iterable[Subscription], event: FleetEvent) -> None:
+    """Queue ``event`` on each subscription that accepts it, waking its reader.
+
+    One loop over the subscriptions rather than a method per subscription: each stored meter value
+    reaches half a dozen of them, and the call per subscription was a fifth of the fan-out's cost.
+    """
+    for subscription in subscriptions:
+        accepts = subscription._accepts
+        if accepts is not None and not accepts(event):
+            continue
+        events = subscription._events
+        if len(events) == subscription._size:
+            subscription.dropped += 1  # the deque's maxlen drops the oldest
+        events.append(event)
+        waiter = subscription._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 class FleetEvents:
@@ -386,19 +393,7 @@ class FleetEvents:
         route = self._routes.get(type(event))
         if route is None:
             route = self._route(type(event))
-        for subscription in route:
-            # Subscription.offer, inline (keep the two alike): each stored meter value passes
-            # here for every subscriber, and the method call was a fifth of the fan-out's cost.
-            accepts = subscription._accepts
-            if accepts is not None and not accepts(event):
-                continue
-            events = subscription._events
-            if len(events) == subscription._size:
-                subscription.dropped += 1  # the deque's maxlen drops the oldest
-            events.append(event)
-            waiter = subscription._waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+        _offer(route, event)
         if self.forward is not None:
             self.forward(event)
 
@@ -406,9 +401,7 @@ class FleetEvents:
         """Hand an event another node of the cluster published to the ``remote``/``all``
         subscribers (it is not forwarded again)."""
         kind = type(event)
-        for subscription in self._remote:
-            if subscription.types is None or kind in subscription.types:
-                subscription.offer(event)
+        _offer([s for s in self._remote if s.types is None or kind in s.types], event)
 
     @property
     def listening(self) -> bool:
