@@ -332,9 +332,8 @@ class CostService:
                         try:
                             if type(event) is MeterValuesStored:
                                 station_id = event.station_id
-                                version = self._versions.get(station_id)
-                                if version is not None and not self._shows_running_cost(version):
-                                    continue  # the usual 1.6 case: nothing to look at (_due)
+                                if self._never_shown(station_id):
+                                    continue  # the usual 1.6 case: nothing to build or look at
                                 ids = (r.transaction_id for r in event.records)
                                 for transaction_id in self._due(station_id, ids):
                                     await self._running(station_id, transaction_id, sends)
@@ -386,8 +385,7 @@ class CostService:
         version gets no running cost under this configuration (1.6 without
         ``cost_datatransfer_16``, or cost updates switched off) has none, without a read: those
         reads, two per session and interval, took ~10 % of the event loop at 1,000 stations."""
-        version = self._versions.get(station_id)
-        if version is not None and not self._shows_running_cost(version):
+        if self._never_shown(station_id):
             return []
         now = self._clock.monotonic()
         due: list[str] = []
@@ -436,6 +434,11 @@ class CostService:
         self._sending.add(key)
         sends.create_task(self._send(key, notice))
 
+    def _never_shown(self, station_id: str) -> bool:
+        """Whether the station's version, as it last connected, gets no running cost."""
+        version = self._versions.get(station_id)
+        return version is not None and not self._shows_running_cost(version)
+
     def _shows_running_cost(self, ocpp_version: str) -> bool:
         """1.6 has no CostUpdated: a running cost goes out only as the configured DataTransfer."""
         return self._datatransfer_16 if ocpp_version == "1.6" else self._updates_enabled
@@ -463,11 +466,9 @@ class CostService:
 
 
 def _accepts(event: FleetEvent) -> bool:
-    if type(event) is MeterValuesStored:  # one per station message: the cheapest check first
-        return True
-    return isinstance(event, MeterValuesStored | StationConnected) or (
-        isinstance(event, TransactionChanged) and not event.transaction.open
-    )
+    """Of the types the subscription hears (exactly MeterValuesStored, TransactionChanged and
+    StationConnected), all but a transaction still open: one type check for a meter value."""
+    return type(event) is not TransactionChanged or not event.transaction.open
 
 
 def _dedupe(readings: list[tuple[datetime, Decimal]]) -> list[tuple[datetime, Decimal]]:

@@ -220,11 +220,9 @@ class LoadManagementWorker:
             self._idle.set()
 
     async def _on_event(self, event: FleetEvent) -> None:
+        """A fleet event other than stored meter values (:meth:`_read` takes those inline)."""
         service = self._service
-        if isinstance(event, MeterValuesStored):
-            if service.managed(event.station_id):
-                self._meter(event)
-        elif isinstance(event, TransactionChanged):
+        if isinstance(event, TransactionChanged):
             tx = event.transaction
             evse = tx.evse_id or tx.connector_id
             if evse is None or not service.managed(tx.station_id):

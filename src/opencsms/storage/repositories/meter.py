@@ -78,11 +78,6 @@ def _from_row(row: Row[Any]) -> MeterValueRecord:
     )
 
 
-def _computed_by_sqlite(_samples_json: str) -> None:
-    """The insert's digest on SQLite: the statement computes it (:func:`_insert_values`)."""
-    return None
-
-
 class MeterRepository(Repository):
     """Table ``meter_values``; a resend of the same element stores nothing new (rule 7)."""
 
@@ -100,7 +95,7 @@ class MeterRepository(Repository):
     def ops(self, records: Iterable[MeterValueRecord]) -> list[WriteOp]:
         """The writes of :meth:`add`, for a repository that commits them with its own ops."""
         ts = self._ts
-        digest = samples_digest if self._dialect != "sqlite" else _computed_by_sqlite
+        in_sql = self._dialect == "sqlite"  # the statement computes it (_insert_values)
         return [
             WriteOp(
                 _INSERT,
@@ -113,7 +108,7 @@ class MeterRepository(Repository):
                     r.samples_json,
                     r.context,
                     ts(r.received_at),
-                    digest(r.samples_json),
+                    None if in_sql else samples_digest(r.samples_json),
                 ),
             )
             for r in records
