@@ -411,7 +411,7 @@ class Csms:
             on_refused=self.security_events.csms_event,
         )
         self._exit.push_async_callback(self._shutdown_stations)
-        self._exit.callback(self._monitoring_stopping)  # runs first: before stations close
+        self._exit.callback(self.shutdown_begins)  # runs first: before stations close
         self.ports = await self._start_listeners(http_socket.getsockname()[1])
         log.info(
             "OCPP listening on ws://%s:%d/ocpp/{stationId} (%s)",
@@ -920,8 +920,10 @@ class Csms:
         )
         await self.webhooks.load()
 
-    def _monitoring_stopping(self) -> None:
-        # The disconnects of a shutdown are no outage; open live streams end so the API can stop.
+    def shutdown_begins(self) -> None:
+        """The node is stopping: the disconnects that follow are no outage (no offline alerts)
+        and open live streams end so the API can stop. Runs on exit; call it sooner when stations
+        of this process leave first (the demo fleet)."""
         self.alerts.node_stopping()
         self.feed.close_all()
 

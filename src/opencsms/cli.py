@@ -226,12 +226,9 @@ async def _serve(settings: Settings, *, demo: bool) -> None:
     async with Csms(settings) as csms:
         tune_garbage_collector()
         if demo:
-            from opencsms.demo import run_demo_fleet
+            from opencsms.demo import run_demo_until
 
-            async with asyncio.TaskGroup() as tasks:
-                fleet = tasks.create_task(run_demo_fleet(csms))
-                await stop.wait()
-                fleet.cancel()
+            await run_demo_until(csms, stop)
         else:
             await stop.wait()
         log.info("shutting down")

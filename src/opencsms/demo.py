@@ -8,6 +8,7 @@ tokens as Accepted — so a newcomer sees whole sessions within a minute.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -37,3 +38,17 @@ async def run_demo_fleet(csms: Csms) -> None:
     url = f"ws://127.0.0.1:{csms.ports.ocpp}/ocpp"
     log.info("demo: %s (%d stations)", scenario.name, scenario.station_count)
     await run_scenario(scenario, url, live=False)
+
+
+async def run_demo_until(csms: Csms, stop: asyncio.Event) -> None:
+    """Run the demo fleet until ``stop`` is set, then end it as part of the node's shutdown.
+
+    The fleet runs in this process, so on Ctrl-C its stations leave before the CSMS closes: the
+    node is marked stopping first, or every demo station would be left with an open "station
+    offline" alert for the next start.
+    """
+    async with asyncio.TaskGroup() as tasks:
+        fleet = tasks.create_task(run_demo_fleet(csms))
+        await stop.wait()
+        csms.shutdown_begins()
+        fleet.cancel()
