@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable
 
 from opencsms.app import Csms
 from opencsms.demo import DEMO_SCENARIO, run_demo_fleet, run_demo_until
@@ -13,6 +12,7 @@ from opencsms.domain.alert_model import AlertType
 from opencsms.domain.fleet_events import BootReported
 from opencsms.domain.model import ConnectorStatus
 from opencsms.simulator.scenario import load_scenario
+from tests.polling import until
 
 
 async def test_demo_fleet_boots_charges_and_stops(csms: Csms) -> None:
@@ -47,12 +47,6 @@ async def test_demo_fleet_boots_charges_and_stops(csms: Csms) -> None:
             assert station.ocpp_version == group.version.value
 
 
-async def _until(condition: Callable[[], bool], wait: float = 30.0) -> None:
-    async with asyncio.timeout(wait):
-        while not condition():  # noqa: ASYNC110 (state of other tasks, no event to await)
-            await asyncio.sleep(0.02)
-
-
 async def test_demo_stations_leaving_at_shutdown_raise_no_offline_alert(csms: Csms) -> None:
     """``serve --demo`` stopped with Ctrl-C: the fleet runs in the CSMS's process, so its stations
     leave before the node closes; that is the node stopping, not five stations going offline."""
@@ -60,16 +54,16 @@ async def test_demo_stations_leaving_at_shutdown_raise_no_offline_alert(csms: Cs
     stop = asyncio.Event()
     demo = asyncio.create_task(run_demo_until(csms, stop))
     try:
-        await _until(lambda: len(list(csms.registry)) == scenario.station_count)
+        await until(lambda: len(list(csms.registry)) == scenario.station_count, wait=30)
         stop.set()
         await asyncio.wait_for(demo, 30)
     finally:
         demo.cancel()
-    await _until(lambda: not list(csms.registry))
+    await until(lambda: not list(csms.registry))
     # The alert service applies events in order: once this later event's alert is open, every
     # disconnect before it has been applied.
     csms.events.publish(BootReported("SENTINEL", "Rejected", csms.clock.now()))
-    await _until(lambda: any(a.station_id == "SENTINEL" for a in csms.alerts.open_alerts()))
+    await until(lambda: any(a.station_id == "SENTINEL" for a in csms.alerts.open_alerts()))
     offline = [
         a.station_id for a in csms.alerts.open_alerts() if a.type is AlertType.STATION_OFFLINE
     ]

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import pytest
 from opencsms.app import Csms
 from opencsms.domain.stations import StationSpec
 from opencsms.domain.webhook_model import WEBHOOK_EVENT_TYPES
+from tests.polling import until
 from tests.wire import api_client, raw_station, running_csms, settings_for
 
 SECRET = "s3cret-for-the-receiver-0123456789"
@@ -264,7 +265,7 @@ async def test_a_store_outage_during_intake_is_retried_and_nothing_is_lost(
         async with raw_station(csms, "W7"):
             pass
         # the first event failed to be stored, more than once; the second waits behind it
-        await until(lambda: csms.webhooks.intake_failures >= 2)
+        await until(lambda: csms.webhooks.intake_failures >= 2, wait=10)
         assert csms.webhooks.intake_backlog >= 1
         assert receiver.requests == []
         with sqlite3.connect(database) as db:
@@ -287,7 +288,7 @@ async def test_without_subscriptions_the_intake_queues_nothing(
     """The intake listens only to what enabled subscriptions want: a node without webhooks keeps
     no backlog of feed events (so it can never fall behind)."""
     await csms.stations.create(StationSpec(id="W8"))
-    await until(lambda: csms.webhooks.intake_types is not None)
+    await until(lambda: csms.webhooks.intake_types is not None, wait=10)
     assert csms.webhooks.intake_types == frozenset()
     with csms.feed.listening() as probe:
         async with raw_station(csms, "W8"):
@@ -302,10 +303,3 @@ async def test_without_subscriptions_the_intake_queues_nothing(
         await api.post("/api/v1/webhooks", json={"url": receiver.url, "event_types": []})
         assert csms.webhooks.intake_types == WEBHOOK_EVENT_TYPES  # [] means every type
         await api.delete(f"/api/v1/webhooks/{created.json()['id']}")
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
-    """Return once ``check()`` holds; an in-memory counter has no event to wait on: re-read it."""
-    async with asyncio.timeout(timeout):
-        while not check():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)

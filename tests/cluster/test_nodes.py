@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from opencsms.config import UnknownStationPolicy
 from opencsms.storage.fencing import Fence, StaleLeaseError, current_fence
 from opencsms.storage.tables import station_leases
 from tests.api.test_webhooks_api import Receiver
+from tests.polling import until
 from tests.wire import RawStation, api_client, basic_auth, raw_station, settings_for
 
 
@@ -126,13 +127,6 @@ async def answer_next(station: RawStation, payload: dict[str, Any]) -> list[Any]
 
 def _json(payload: dict[str, Any]) -> str:
     return orjson.dumps(payload).decode()
-
-
-async def until(condition: Callable[[], bool], wait: float = 5.0) -> None:
-    """Poll ``condition`` (state that changes in other tasks, with no event to await)."""
-    async with asyncio.timeout(wait):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
 
 
 @pytest.fixture
