@@ -401,7 +401,7 @@ class FleetEvents:
         """Hand an event another node of the cluster published to the ``remote``/``all``
         subscribers (it is not forwarded again)."""
         kind = type(event)
-        _offer([s for s in self._remote if s.types is None or kind in s.types], event)
+        _offer((s for s in self._remote if s.types is None or kind in s.types), event)
 
     @property
     def listening(self) -> bool:
