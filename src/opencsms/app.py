@@ -390,10 +390,9 @@ class Csms:
                 self._tasks.create_task(self.config_sync.run(), name="cluster-config-sync")
             )
 
-        api = ApiServer(self)
         http_socket = _listen(settings.host, settings.http_port, settings.backlog)
+        api = ApiServer(self, http_socket)
         self._exit.push_async_callback(api.stop)
-        self._tasks.create_task(api.serve(http_socket), name="api")
 
         self.gateway = StationGateway(
             admitter=self,
@@ -413,6 +412,9 @@ class Csms:
         self._exit.push_async_callback(self._shutdown_stations)
         self._exit.callback(self.shutdown_begins)  # runs first: before stations close
         self.ports = await self._start_listeners(http_socket.getsockname()[1])
+        # The API answers (its health check too) only once stations can connect: a load
+        # balancer that sends stations to a node whose health check passed must find it listening.
+        self._tasks.create_task(api.serve(), name="api")
         log.info(
             "OCPP listening on ws://%s:%d/ocpp/{stationId} (%s)",
             settings.host,

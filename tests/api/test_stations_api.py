@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+import httpx
 import pytest
 
 from opencsms.app import Csms
-from tests.wire import api_client, raw_station
+from opencsms.config import UnknownStationPolicy
+from opencsms.transport.gateway import StationGateway
+from tests.durability.server import free_port
+from tests.wire import api_client, raw_station, settings_for
 
 PASSWORD = "a-very-secret-password-1"
 
@@ -143,3 +152,55 @@ async def test_health_needs_no_token(csms: Csms) -> None:
         response = await api.get("/api/v1/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+async def test_health_answers_only_once_stations_can_connect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load balancer sends stations to a node once its health check passes: while the
+    station listener is still starting, the health check must not pass."""
+    starting, release = asyncio.Event(), asyncio.Event()
+    start = StationGateway.start
+
+    async def held_start(gateway: StationGateway, *args: Any, **kwargs: Any) -> int:
+        starting.set()
+        await release.wait()
+        return await start(gateway, *args, **kwargs)
+
+    monkeypatch.setattr(StationGateway, "start", held_start)
+    http_port = free_port()
+    csms = Csms(
+        settings_for(tmp_path, http_port=http_port, unknown_stations=UnknownStationPolicy.ACCEPT)
+    )
+    entering = asyncio.create_task(csms.__aenter__())
+    try:
+        await starting.wait()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}") as client:
+            with pytest.raises(httpx.TimeoutException):
+                await client.get("/api/v1/health", timeout=0.5)
+            release.set()
+            await entering
+            assert (await client.get("/api/v1/health", timeout=10)).status_code == 200
+        async with raw_station(csms, "READY-1") as station:
+            boot = await station.result(
+                "BootNotification", {"chargePointModel": "M", "chargePointVendor": "V"}
+            )
+            assert boot["status"] == "Accepted"
+    finally:
+        release.set()
+        await entering
+        await csms.__aexit__(None, None, None)
+
+
+async def test_a_node_that_fails_to_start_frees_its_api_port(tmp_path: Path) -> None:
+    http_port = free_port()
+    # Profile 3 without the CA to check client certificates against: refused at start.
+    settings = settings_for(tmp_path, http_port=http_port, ocpp_mtls_port=free_port())
+    with pytest.raises(ValueError, match="tls_client_ca_file") as failure:
+        async with Csms(settings):
+            pass
+    # The traceback (still held) keeps the start's locals alive: the socket is closed, not
+    # merely dropped for the garbage collector.
+    assert failure.traceback
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", http_port))

@@ -12,7 +12,6 @@ import contextlib
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -26,17 +25,12 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from tests.cluster.test_nodes import RoundRobin
+from tests.durability.server import free_port
 from tests.wire import ADMIN_TOKEN, RawStation
 
 NODES = 3
 STATIONS = 6
 UPDATES = 3
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Node:
@@ -197,6 +191,10 @@ async def test_a_killed_node_loses_nothing_and_its_stations_carry_on_elsewhere(
                     )
                     acknowledged[sid] = seq + 1
 
+            for node in nodes:  # the round robin placed two stations on each node
+                async with node.api() as api:
+                    health = (await api.get("/api/v1/health")).json()
+                    assert health["stations_connected"] == 2, (node.index, health)
             nodes[0].kill()  # holds K-0 and K-3, mid-session
             # K-0 comes back through the balancer (to a live node) without a new boot and
             # finishes its session; K-3 stays away.

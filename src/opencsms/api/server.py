@@ -68,7 +68,7 @@ class _EmbeddedServer(uvicorn.Server):
 class ApiServer:
     """The HTTP listener of the operator API."""
 
-    def __init__(self, csms: Csms) -> None:
+    def __init__(self, csms: Csms, sock: socket.socket) -> None:
         config = uvicorn.Config(
             create_app(csms),
             lifespan="off",
@@ -78,10 +78,16 @@ class ApiServer:
             server_header=False,
         )
         self._server = _EmbeddedServer(config)
+        self._sock = sock
+        self._serving = False
 
-    async def serve(self, sock: socket.socket) -> None:
-        await self._server.serve(sockets=[sock])
+    async def serve(self) -> None:
+        """Answer requests on the listening socket until :meth:`stop`."""
+        self._serving = True
+        await self._server.serve(sockets=[self._sock])
 
     async def stop(self) -> None:
         self._server.should_exit = True
         self._server.stopping.set()
+        if not self._serving:  # the CSMS failed to start: nothing else closes the socket
+            self._sock.close()
