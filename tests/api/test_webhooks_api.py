@@ -216,6 +216,25 @@ async def test_pending_retries_survive_a_restart(tmp_path: Path, receiver: Recei
     assert delivered["attempts"] == 2
 
 
+async def test_an_attempt_cut_short_by_a_stop_is_made_again_at_the_next_start(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """Stopping the node cancels an attempt the receiver has not answered: the node gives its
+    claim on the attempt back, so the next start makes it at once rather than after the claim's
+    lease (twice ``webhook_timeout``, a minute here)."""
+    receiver.hang = True
+    settings = settings_for(tmp_path, webhook_timeout=30.0)
+    async with running_csms(settings) as first, api_client(first) as api:
+        hook = (await api.post("/api/v1/webhooks", json={"url": receiver.url})).json()
+        await api.post(f"/api/v1/webhooks/{hook['id']}/ping")
+        await receiver.wait_for(1)  # in flight, never answered
+    receiver.hang = False
+    async with running_csms(settings) as second, api_client(second) as api:
+        delivered = await until_state(api, hook["id"], "delivered")
+    assert len(receiver.requests) == 2
+    assert delivered["attempts"] == 1  # the cut-short attempt was never made: no outcome
+
+
 async def test_bad_subscriptions_are_refused_precisely(csms: Csms) -> None:
     async with api_client(csms) as api:
         no_scheme = await api.post("/api/v1/webhooks", json={"url": "example.com/hook"})

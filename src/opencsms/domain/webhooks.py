@@ -449,6 +449,16 @@ class WebhookService:
                 error = f"HTTP {status_code}"
         except (OSError, TimeoutError) as exc:
             error = str(exc) or type(exc).__name__
+        except asyncio.CancelledError:
+            # The node is stopping with the receiver's answer outstanding: the attempt has no
+            # outcome. Give the claim back so that the next start (or another node) makes it
+            # at once instead of after the lease; the receiver may see this body twice and
+            # tells the two apart by X-OpenCSMS-Delivery.
+            try:
+                await self._storage.webhooks.release(delivery, lease, started)
+            except Exception:  # the store is failing too: the lease runs out instead
+                log.exception("webhooks: could not give back the claim on delivery %d", delivery.id)
+            raise
         duration_ms = (time.perf_counter() - t0) * 1000
         number = delivery.attempts + 1
         now = self._clock.now()

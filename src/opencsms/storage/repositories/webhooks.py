@@ -71,6 +71,22 @@ _DELIVERY_CLAIM = Statement(
     counted=True,
 )
 
+_DELIVERY_RELEASE = Statement(
+    "webhook_deliveries.release",
+    ("due", "id", "attempts", "pending", "until"),
+    lambda _d: (
+        update(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.id == bindparam("id"),
+            webhook_deliveries.c.state == bindparam("pending"),
+            webhook_deliveries.c.attempts == bindparam("attempts"),
+            webhook_deliveries.c.next_attempt_at == bindparam("until"),
+        )
+        .values(next_attempt_at=bindparam("due"))
+    ),
+    counted=True,
+)
+
 _HOOK_DELETE = Statement(
     "webhooks.delete",
     ("id",),
@@ -252,6 +268,24 @@ class WebhookRepository(Repository):
             )
         )
         return claimed == 1
+
+    async def release(self, delivery: Delivery, until: datetime, due: datetime) -> bool:
+        """Give back a claim taken with :meth:`claim` (``until``) whose attempt was never made:
+        the attempt is due again at ``due``, for this node or any other. False when the claim
+        is no longer this node's."""
+        (released,) = await self._writer.execute_counted(
+            WriteOp(
+                _DELIVERY_RELEASE,
+                (
+                    self._ts(due),
+                    delivery.id,
+                    delivery.attempts,
+                    DeliveryState.PENDING.value,
+                    self._ts(until),
+                ),
+            )
+        )
+        return released == 1
 
     async def delivery(self, delivery_id: int) -> Delivery | None:
         c = webhook_deliveries.c
