@@ -10,7 +10,8 @@ from opencsms.storage import Storage
 from tests.storage.conftest import T0
 
 
-async def test_an_attempt_is_claimed_once(storage: Storage) -> None:
+async def pending_delivery(storage: Storage) -> Delivery:
+    """A webhook and one delivery, due at T0, not yet attempted."""
     hook = await storage.webhooks.create_webhook(
         Webhook(0, "http://127.0.0.1:9/x", "s", ("station.connected",), True, None, T0, T0)
     )
@@ -18,6 +19,11 @@ async def test_an_attempt_is_claimed_once(storage: Storage) -> None:
         0, hook.id, "station.connected", {"id": 1}, DeliveryState.PENDING, 0, T0, None, None, T0, T0
     )
     (delivery,) = await storage.webhooks.create_deliveries([draft])
+    return delivery
+
+
+async def test_an_attempt_is_claimed_once(storage: Storage) -> None:
+    delivery = await pending_delivery(storage)
     until = T0 + timedelta(seconds=20)
     assert await storage.webhooks.claim(delivery, T0, until)  # this node sends attempt 1
     assert not await storage.webhooks.claim(delivery, T0, until)  # another node: taken
@@ -35,13 +41,7 @@ async def test_an_attempt_is_claimed_once(storage: Storage) -> None:
 
 
 async def test_a_claim_given_back_makes_the_attempt_due_again(storage: Storage) -> None:
-    hook = await storage.webhooks.create_webhook(
-        Webhook(0, "http://127.0.0.1:9/x", "s", ("station.connected",), True, None, T0, T0)
-    )
-    draft = Delivery(
-        0, hook.id, "station.connected", {"id": 1}, DeliveryState.PENDING, 0, T0, None, None, T0, T0
-    )
-    (delivery,) = await storage.webhooks.create_deliveries([draft])
+    delivery = await pending_delivery(storage)
     until = T0 + timedelta(seconds=20)
     assert await storage.webhooks.claim(delivery, T0, until)
     assert not await storage.webhooks.claim(delivery, T0, until)  # held until `until`

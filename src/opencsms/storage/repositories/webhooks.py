@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import ColumnElement, Update, bindparam, delete, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -52,21 +52,32 @@ _ATTEMPT_UPSERT = _upsert(
     "webhook_attempts.upsert", webhook_attempts, _ATTEMPT_COLUMNS, ["delivery_id", "attempt"]
 )
 
+
+def _move_next_attempt(held: ColumnElement[bool], to: str) -> Update:
+    """Set a pending delivery's ``next_attempt_at`` to the parameter ``to`` where its attempt
+    count is still the one the node read and ``held`` is true."""
+    c = webhook_deliveries.c
+    return (
+        update(webhook_deliveries)
+        .where(
+            c.id == bindparam("id"),
+            c.state == bindparam("pending"),
+            c.attempts == bindparam("attempts"),
+            held,
+        )
+        .values(next_attempt_at=bindparam(to))
+    )
+
+
 _DELIVERY_CLAIM = Statement(
     "webhook_deliveries.claim",
     ("until", "id", "attempts", "pending", "now"),
-    lambda _d: (
-        update(webhook_deliveries)
-        .where(
-            webhook_deliveries.c.id == bindparam("id"),
-            webhook_deliveries.c.state == bindparam("pending"),
-            webhook_deliveries.c.attempts == bindparam("attempts"),
-            or_(
-                webhook_deliveries.c.next_attempt_at.is_(None),
-                webhook_deliveries.c.next_attempt_at <= bindparam("now"),
-            ),
-        )
-        .values(next_attempt_at=bindparam("until"))
+    lambda _d: _move_next_attempt(
+        or_(
+            webhook_deliveries.c.next_attempt_at.is_(None),
+            webhook_deliveries.c.next_attempt_at <= bindparam("now"),
+        ),
+        to="until",
     ),
     counted=True,
 )
@@ -74,15 +85,8 @@ _DELIVERY_CLAIM = Statement(
 _DELIVERY_RELEASE = Statement(
     "webhook_deliveries.release",
     ("due", "id", "attempts", "pending", "until"),
-    lambda _d: (
-        update(webhook_deliveries)
-        .where(
-            webhook_deliveries.c.id == bindparam("id"),
-            webhook_deliveries.c.state == bindparam("pending"),
-            webhook_deliveries.c.attempts == bindparam("attempts"),
-            webhook_deliveries.c.next_attempt_at == bindparam("until"),
-        )
-        .values(next_attempt_at=bindparam("due"))
+    lambda _d: _move_next_attempt(
+        webhook_deliveries.c.next_attempt_at == bindparam("until"), to="due"
     ),
     counted=True,
 )
