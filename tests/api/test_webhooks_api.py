@@ -91,16 +91,20 @@ async def csms(tmp_path: Path) -> AsyncIterator[Csms]:
         yield node
 
 
-async def until_state(api: httpx.AsyncClient, hook_id: int, state: str) -> dict[str, Any]:
-    """The newest delivery of the webhook once it reached ``state`` (its outcome is stored just
-    after the receiver answered)."""
+async def until_state(
+    api: httpx.AsyncClient, hook_id: int, state: str, attempts: int | None = None
+) -> dict[str, Any]:
+    """The newest delivery of the webhook once it reached ``state`` (and, if given, that many
+    recorded ``attempts``: a delivery is ``pending`` before its first attempt too, and an
+    attempt's outcome is stored just after the receiver answered)."""
     async with asyncio.timeout(10):
         while True:
             page = (await api.get(f"/api/v1/webhooks/{hook_id}/deliveries")).json()["items"]
             if page and page[0]["state"] == state:
                 detail = await api.get(f"/api/v1/webhooks/{hook_id}/deliveries/{page[0]['id']}")
                 found: dict[str, Any] = detail.json()
-                return found
+                if attempts is None or found["attempts"] == attempts:
+                    return found
             await asyncio.sleep(0.02)
 
 
@@ -209,8 +213,8 @@ async def test_pending_retries_survive_a_restart(tmp_path: Path, receiver: Recei
         hook = (await api.post("/api/v1/webhooks", json={"url": receiver.url})).json()
         await api.post(f"/api/v1/webhooks/{hook['id']}/ping")
         await receiver.wait_for(1)
-        pending = await until_state(api, hook["id"], "pending")
-        assert pending["attempts"] == 1
+        pending = await until_state(api, hook["id"], "pending", attempts=1)
+        assert pending["last_status_code"] == 500
     async with running_csms(settings) as second, api_client(second) as api:
         delivered = await until_state(api, hook["id"], "delivered")
     assert delivered["attempts"] == 2
