@@ -9,6 +9,7 @@ import functools
 import itertools
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,13 @@ def fresh_database(path: Path) -> str:
     if not path.exists():
         shutil.copyfile(_migrated_template(), path)
     return f"sqlite:///{path}"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:

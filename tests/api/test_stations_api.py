@@ -13,8 +13,7 @@ import pytest
 from opencsms.app import Csms
 from opencsms.config import UnknownStationPolicy
 from opencsms.transport.gateway import StationGateway
-from tests.durability.server import free_port
-from tests.wire import api_client, raw_station, settings_for
+from tests.wire import api_client, free_port, raw_station, settings_for
 
 PASSWORD = "a-very-secret-password-1"
 

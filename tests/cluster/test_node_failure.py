@@ -25,8 +25,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from tests.cluster.test_nodes import RoundRobin
-from tests.durability.server import free_port
-from tests.wire import ADMIN_TOKEN, RawStation
+from tests.wire import ADMIN_TOKEN, RawStation, free_port
 
 NODES = 3
 STATIONS = 6

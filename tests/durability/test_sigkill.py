@@ -44,9 +44,9 @@ from tests.durability.server import (
     ADMIN_TOKEN,
     CsmsProcess,
     ServeConfig,
-    free_port,
     postgres_database,
 )
+from tests.wire import free_port
 
 STATIONS_PER_VERSION = 10
 EVSES = 2
